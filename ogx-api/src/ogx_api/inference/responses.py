@@ -1,0 +1,184 @@
+"""Response shapes of the OpenAI inference endpoints as TypedDicts.
+
+Providers return plain JSON-ready dicts typed by these; the server relays them without
+re-validating (the hot path). Tests and the conformance suites validate them against these
+types with pydantic's `TypeAdapter`, and the OpenAPI document is generated from them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from typing_extensions import NotRequired, TypedDict
+
+
+class PromptTokensDetails(TypedDict, total=False):
+    cached_tokens: int
+    audio_tokens: int
+
+
+class CompletionTokensDetails(TypedDict, total=False):
+    reasoning_tokens: int
+    audio_tokens: int
+    accepted_prediction_tokens: int
+    rejected_prediction_tokens: int
+
+
+class CompletionUsage(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    prompt_tokens_details: NotRequired[PromptTokensDetails | None]
+    completion_tokens_details: NotRequired[CompletionTokensDetails | None]
+
+
+class TopLogprob(TypedDict):
+    token: str
+    logprob: float
+    bytes: list[int] | None
+
+
+class TokenLogprob(TypedDict):
+    token: str
+    logprob: float
+    bytes: list[int] | None
+    top_logprobs: list[TopLogprob]
+
+
+class ChoiceLogprobs(TypedDict):
+    content: list[TokenLogprob] | None
+    refusal: NotRequired[list[TokenLogprob] | None]
+
+
+class ToolCallFunction(TypedDict):
+    name: str
+    arguments: str
+
+
+class ToolCallDict(TypedDict):
+    id: str
+    type: Literal["function"]
+    function: ToolCallFunction
+
+
+class ChatCompletionMessage(TypedDict):
+    role: Literal["assistant"]
+    content: str | None
+    refusal: NotRequired[str | None]
+    tool_calls: NotRequired[list[ToolCallDict] | None]
+    annotations: NotRequired[list[dict[str, Any]]]
+    audio: NotRequired[dict[str, Any] | None]
+    reasoning_content: NotRequired[str | None]
+
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
+
+
+class ChatCompletionChoice(TypedDict):
+    index: int
+    message: ChatCompletionMessage
+    finish_reason: FinishReason | None
+    logprobs: NotRequired[ChoiceLogprobs | None]
+
+
+class ChatCompletion(TypedDict):
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[ChatCompletionChoice]
+    usage: NotRequired[CompletionUsage | None]
+    service_tier: NotRequired[str | None]
+    system_fingerprint: NotRequired[str | None]
+
+
+class ToolCallFunctionDelta(TypedDict, total=False):
+    name: str | None
+    arguments: str | None
+
+
+class ToolCallDelta(TypedDict):
+    index: int
+    id: NotRequired[str | None]
+    type: NotRequired[Literal["function"] | None]
+    function: NotRequired[ToolCallFunctionDelta | None]
+
+
+class ChunkDelta(TypedDict, total=False):
+    role: Literal["system", "developer", "user", "assistant", "tool"] | None
+    content: str | None
+    refusal: str | None
+    tool_calls: list[ToolCallDelta] | None
+    reasoning_content: str | None
+
+
+class ChatCompletionChunkChoice(TypedDict):
+    index: int
+    delta: ChunkDelta
+    finish_reason: FinishReason | None
+    logprobs: NotRequired[ChoiceLogprobs | None]
+
+
+class ChatCompletionChunk(TypedDict):
+    id: str
+    object: Literal["chat.completion.chunk"]
+    created: int
+    model: str
+    choices: list[ChatCompletionChunkChoice]
+    usage: NotRequired[CompletionUsage | None]
+    service_tier: NotRequired[str | None]
+    system_fingerprint: NotRequired[str | None]
+
+
+class CompletionLogprobs(TypedDict, total=False):
+    text_offset: list[int]
+    token_logprobs: list[float]
+    tokens: list[str]
+    top_logprobs: list[dict[str, float]]
+
+
+class CompletionChoice(TypedDict):
+    index: int
+    text: str
+    finish_reason: Literal["stop", "length", "content_filter"] | None
+    logprobs: CompletionLogprobs | None
+
+
+class Completion(TypedDict):
+    id: str
+    object: Literal["text_completion"]
+    created: int
+    model: str
+    choices: list[CompletionChoice]
+    usage: NotRequired[CompletionUsage | None]
+    system_fingerprint: NotRequired[str | None]
+
+
+class Embedding(TypedDict):
+    object: Literal["embedding"]
+    index: int
+    embedding: list[float] | str
+
+
+class EmbeddingUsage(TypedDict):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingsResponse(TypedDict):
+    object: Literal["list"]
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingUsage
+
+
+class OpenAIModel(TypedDict):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelList(TypedDict):
+    object: Literal["list"]
+    data: list[OpenAIModel]

@@ -1,0 +1,87 @@
+"""The run config (YAML, `version: 2`) as pydantic models. Unknown keys are errors, so a typo
+never silently does nothing."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from ogx_api import Api
+from ogx_api.inference import ModelType
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProviderConfig(_Strict):
+    """One provider instance. A `provider_id` that resolves empty disables the entry."""
+
+    provider_id: str | None = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    provider_type: str = Field(pattern=r"^(remote|inline)::[a-z0-9][a-z0-9_.-]*$")
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_config_is_empty(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("config", {}) is None:
+            return {**data, "config": {}}
+        return data
+
+
+class ModelConfig(_Strict):
+    """A model served by a provider. `model_id` is the id clients use; `aliases` are more."""
+
+    model_id: str = Field(min_length=1)
+    provider_id: str | None
+    provider_model_id: str | None = None
+    model_type: ModelType = ModelType.llm
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    aliases: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _embedding_models_have_a_dimension(self) -> ModelConfig:
+        if self.model_type is ModelType.embedding:
+            dimension = self.metadata.get("embedding_dimension")
+            if not isinstance(dimension, int) or isinstance(dimension, bool) or dimension <= 0:
+                raise ValueError(
+                    "an embedding model needs metadata.embedding_dimension, a positive integer"
+                )
+        return self
+
+    @property
+    def backend_model_id(self) -> str:
+        return self.provider_model_id or self.model_id
+
+
+class RegisteredResources(_Strict):
+    models: list[ModelConfig] = Field(default_factory=list)
+
+
+class StorageConfig(_Strict):
+    """Where OGX keeps its state. `url` is a SQLAlchemy URL (`sqlite:///path.db`,
+    `postgresql://user:pass@host/db`); by default an SQLite file in the data directory."""
+
+    url: str | None = None
+    pool_size: int = Field(default=10, ge=1)
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8321, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1)
+    model_refresh_interval: float = Field(
+        default=300.0, gt=0, description="seconds between refreshes of providers' model lists"
+    )
+
+
+class RunConfig(_Strict):
+    version: Literal[2]
+    name: str | None = Field(default=None, description="names the data directory; defaults to the file's stem")
+    providers: dict[Api, list[ProviderConfig]] = Field(default_factory=dict)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    registered_resources: RegisteredResources = Field(default_factory=RegisteredResources)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+
+    def enabled_providers(self) -> list[tuple[Api, ProviderConfig]]:
+        return [(api, p) for api, entries in self.providers.items() for p in entries if p.provider_id]

@@ -1,0 +1,30 @@
+"""The core's own plugin, registered first through the same hooks as any third party."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import yaml
+from ogx_api import Distribution, ProviderSpec, hookimpl
+
+_DISTRIBUTIONS = {
+    "starter": "Remote providers switched on by environment (VLLM_URL, …); embedded defaults otherwise.",
+}
+
+
+@hookimpl
+def ogx_provider_specs() -> list[ProviderSpec]:
+    return []
+
+
+@hookimpl
+def ogx_distributions() -> list[Distribution]:
+    folder = resources.files("ogx.distributions")
+    return [
+        Distribution(
+            name=name,
+            description=description,
+            run_config=yaml.safe_load(folder.joinpath(f"{name}.yaml").read_text()),
+        )
+        for name, description in _DISTRIBUTIONS.items()
+    ]

@@ -1,0 +1,1 @@
+"""Turning a run config's provider entries into started provider instances."""

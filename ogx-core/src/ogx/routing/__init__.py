@@ -1,0 +1,1 @@
+"""Routing of resources (models, …) to the providers that serve them."""

@@ -1,0 +1,102 @@
+"""The app factory. `create_app` validates the run config against the installed plugins at
+once (so a bad config fails before the server listens); the lifespan opens storage, starts the
+providers in dependency order and closes everything in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Mapping
+
+from fastapi import FastAPI
+from ogx_api import Api
+
+from ogx import __version__
+from ogx.config import RunConfig
+from ogx.plugins import PluginManager
+from ogx.providers.resolver import ProviderInstance, prepare_providers, start_providers
+from ogx.routing.inference import InferenceRouter
+from ogx.routing.models import ModelRegistry
+from ogx.server import body
+from ogx.server.errors import ErrorLayer
+from ogx.server.routes import inspect, models, openai_inference
+from ogx.server.services import Services
+from ogx.storage import create_engine, migrate, resolve_storage_url
+
+logger = logging.getLogger(__name__)
+
+INITIAL_REFRESH_TIMEOUT = 5.0
+
+
+def create_app(
+    config: RunConfig,
+    *,
+    plugins: PluginManager | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> FastAPI:
+    plugins = plugins if plugins is not None else PluginManager()
+    prepared = prepare_providers(config, plugins)
+    storage_url = resolve_storage_url(config.storage.url, config.name or "default", environ)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            engine = create_engine(storage_url, config.storage.pool_size)
+            stack.push_async_callback(engine.dispose)
+            await migrate(engine)
+            registries: dict[str, ModelRegistry] = {}
+
+            def build_router(api: Api, started: list[ProviderInstance]) -> object:
+                if api is Api.inference:
+                    registries["inference"] = ModelRegistry(
+                        config.registered_resources.models, {i.provider_id: i.impl for i in started}, engine
+                    )
+                    return InferenceRouter(registries["inference"])
+                return {i.provider_id: i.impl for i in started}
+
+            instances, routers = await start_providers(prepared, stack, build_router)
+            registry = registries.get("inference") or ModelRegistry([], {}, engine)
+            inference = routers.get(Api.inference) or InferenceRouter(registry)
+            await registry.load_persisted()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(INITIAL_REFRESH_TIMEOUT):
+                    await registry.refresh()
+            refresher = asyncio.create_task(registry.run_refresh_loop(config.server.model_refresh_interval))
+            stack.callback(refresher.cancel)
+            app.state.ogx = Services(
+                config=config,
+                plugins=plugins,
+                providers=instances,
+                models=registry,
+                inference=inference,  # type: ignore[arg-type]
+                started_at=time.time(),
+            )
+            logger.info("OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list()))
+            yield
+
+    app = FastAPI(
+        title="OGX",
+        version=__version__,
+        description="An AI application server: the OpenAI, Anthropic and Google APIs over pluggable providers.",
+        lifespan=lifespan,
+    )
+    errors = ErrorLayer()
+    errors.install(app)
+    app.state.errors = errors
+    for module in (openai_inference, models, inspect):
+        app.include_router(module.router)
+    body.install_schemas(app)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """uvicorn factory for `ogx run` (also with `--workers N`): the CLI passes the run target
+    in `OGX_RUN_TARGET`."""
+    from ogx.cli.targets import load_target
+
+    plugins = PluginManager()
+    config = load_target(os.environ["OGX_RUN_TARGET"], plugins)
+    return create_app(config, plugins=plugins)

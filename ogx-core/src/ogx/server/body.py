@@ -1,0 +1,70 @@
+"""Request bodies parsed once, straight from bytes with pydantic's JSON parser, and documented
+in the OpenAPI schema (the routes take the raw request for speed, so FastAPI can't see them)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import FastAPI
+from ogx_api import InvalidRequest
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.requests import Request
+
+from ogx.server.errors import invalid_request
+
+M = TypeVar("M", bound=BaseModel)
+
+_documented: dict[str, Any] = {}
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    body = await request.body()
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise InvalidRequest(f"request body is not valid JSON: {exc.errors()[0]['msg']}", code="invalid_json") from None
+        if not isinstance(data, dict):
+            raise InvalidRequest("request body must be a JSON object", code="invalid_json") from None
+        raise invalid_request(exc, data) from None
+
+
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` for a route whose JSON body is `model`."""
+    _documented[model.__name__] = model
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def response_schema(name: str, shape: Any, description: str = "OK") -> dict[int | str, dict[str, Any]]:
+    """`responses` for a route that returns `shape` (a TypedDict or model) as JSON."""
+    _documented[name] = shape
+    ref = {"$ref": f"#/components/schemas/{name}"}
+    return {200: {"description": description, "content": {"application/json": {"schema": ref}}}}
+
+
+def install_schemas(app: FastAPI) -> None:
+    """Add the documented bodies' schemas to the app's OpenAPI components."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, shape in _documented.items():
+            adapter = shape if isinstance(shape, type) and issubclass(shape, BaseModel) else TypeAdapter(shape)
+            json_schema = (
+                adapter.model_json_schema(ref_template="#/components/schemas/{model}")
+                if isinstance(adapter, type)
+                else adapter.json_schema(ref_template="#/components/schemas/{model}")
+            )
+            components.update(json_schema.pop("$defs", {}))
+            components[name] = json_schema
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

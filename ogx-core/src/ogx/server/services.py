@@ -1,0 +1,27 @@
+"""What the routes reach: the services the app's lifespan built, stored on `app.state.ogx`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from ogx.config import RunConfig
+from ogx.plugins import PluginManager
+from ogx.providers.resolver import ProviderInstance
+from ogx.routing.inference import InferenceRouter
+from ogx.routing.models import ModelRegistry
+
+
+@dataclass
+class Services:
+    config: RunConfig
+    plugins: PluginManager
+    providers: list[ProviderInstance]
+    models: ModelRegistry
+    inference: InferenceRouter
+    started_at: float
+
+
+def services(request: Request) -> Services:
+    return request.app.state.ogx

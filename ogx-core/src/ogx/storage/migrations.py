@@ -1,0 +1,82 @@
+"""Versioned schema migrations, applied at start-up.
+
+Each migration has a number and freezes its own DDL (it never imports `tables.py`, which
+describes the *current* schema). Several workers or replicas may start at once: the migration
+transaction is serialised (SQLite `BEGIN IMMEDIATE`, a PostgreSQL advisory lock), and a worker
+that finds a version already applied skips it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+_ADVISORY_LOCK_KEY = 0x0_6F_67_78  # "ogx"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _v1_models(conn: Connection) -> None:
+    md = sa.MetaData()
+    sa.Table(
+        "models",
+        md,
+        sa.Column("id", sa.String(512), primary_key=True),
+        sa.Column("provider_id", sa.String(128), nullable=False, index=True),
+        sa.Column("provider_model_id", sa.String(512), nullable=False),
+        sa.Column("model_type", sa.String(32), nullable=False),
+        sa.Column("metadata", sa.JSON, nullable=False),
+        sa.Column("aliases", sa.JSON, nullable=False),
+        sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("created_at", sa.Integer, nullable=False),
+    )
+    md.create_all(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "models registry", _v1_models),)
+
+_versions = sa.Table(
+    "ogx_schema_versions",
+    sa.MetaData(),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("description", sa.String(256), nullable=False),
+    sa.Column("applied_at", sa.Integer, nullable=False),
+)
+
+
+async def migrate(engine: AsyncEngine, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Apply the migrations not yet applied; return the versions this call applied."""
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+        async with conn.begin():
+            if engine.dialect.name == "postgresql":
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+            return await conn.run_sync(_apply_pending, migrations)
+
+
+def _apply_pending(conn: Connection, migrations: tuple[Migration, ...]) -> list[int]:
+    _versions.metadata.create_all(conn)
+    applied = set(conn.execute(sa.select(_versions.c.version)).scalars())
+    done = []
+    for migration in sorted(migrations, key=lambda m: m.version):
+        if migration.version in applied:
+            continue
+        migration.apply(conn)
+        conn.execute(
+            _versions.insert().values(
+                version=migration.version, description=migration.description, applied_at=int(time.time())
+            )
+        )
+        done.append(migration.version)
+    return done
