@@ -17,10 +17,9 @@ def locate(loc: Sequence[str | int], data: Any, error_type: str) -> tuple[str | 
     current = data
     for index, step in enumerate(loc):
         is_last = index == len(loc) - 1
-        if isinstance(current, dict) and step in current:
-            kept.append(step)
-            current = current[step]
-        elif isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current):
+        if (isinstance(current, dict) and step in current) or (
+            isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current)
+        ):
             kept.append(step)
             current = current[step]
         elif is_last and error_type in ("missing", "extra_forbidden"):

@@ -7,9 +7,9 @@ types with pydantic's `TypeAdapter`, and the OpenAPI document is generated from 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 
 class PromptTokensDetails(TypedDict, total=False):

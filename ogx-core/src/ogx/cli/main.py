@@ -36,14 +36,21 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
 
     run = commands.add_parser("run", help="run the server")
-    run.add_argument("target", nargs="?", default=DEFAULT_TARGET, help="a run-config file or a distribution name (default: starter)")
+    run.add_argument(
+        "target",
+        nargs="?",
+        default=DEFAULT_TARGET,
+        help="a run-config file or a distribution name (default: starter)",
+    )
     run.add_argument("--host", help="address to listen on (default: the config's server.host)")
     run.add_argument("--port", type=int, help="port to listen on (default: the config's server.port)")
     run.add_argument("--workers", type=int, help="worker processes (default: the config's server.workers)")
     run.add_argument("--access-log", action="store_true", help="log every request")
     run.set_defaults(handler=_run)
 
-    providers = commands.add_parser("providers", help="list installed provider types and where they come from")
+    providers = commands.add_parser(
+        "providers", help="list installed provider types and where they come from"
+    )
     providers.add_argument("--json", action="store_true", help="print JSON instead of a table")
     providers.set_defaults(handler=_providers)
 
@@ -51,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     distros.add_argument("--json", action="store_true", help="print JSON instead of a table")
     distros.set_defaults(handler=_distros)
 
-    config = commands.add_parser("config", help="work with run configs").add_subparsers(title="config commands")
+    config = commands.add_parser("config", help="work with run configs").add_subparsers(
+        title="config commands"
+    )
     check = config.add_parser("check", help="validate a run config against the installed plugins")
     check.add_argument("file", help="a run-config file or a distribution name")
     check.set_defaults(handler=_config_check)
@@ -109,7 +118,12 @@ def _providers(args: argparse.Namespace) -> int:
         }
         for f in plugins.failures
     ]
-    _emit(args, rows, "Installed providers", ["provider_type", "api", "distribution", "version", "plugin", "status"])
+    _emit(
+        args,
+        rows,
+        "Installed providers",
+        ["provider_type", "api", "distribution", "version", "plugin", "status"],
+    )
     return 0
 
 

@@ -17,7 +17,9 @@ def load_target(target: str, plugins: PluginManager) -> RunConfig:
     found = plugins.distributions.get(target)
     if found is None:
         known = ", ".join(sorted(plugins.distributions)) or "none"
-        raise ConfigError([f"{target!r} is neither a run-config file nor a distribution (distributions: {known})"])
+        raise ConfigError(
+            [f"{target!r} is neither a run-config file nor a distribution (distributions: {known})"]
+        )
     distribution, plugin = found
     config = parse_run_config(distribution.run_config, source=f"distribution {target} from {plugin.label}")
     if config.name is None:

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from ogx_api import Api
 from pydantic import ValidationError
 
 from ogx.config.envsubst import SubstitutionError, substitute
 from ogx.config.errors import ConfigError, format_path
 from ogx.config.schema import RunConfig
+from ogx_api import Api
 
 
 def load_run_config(path: str | Path, environ: Mapping[str, str] | None = None) -> RunConfig:
@@ -81,7 +81,9 @@ def _cross_reference_problems(config: RunConfig) -> list[str]:
             if entry.provider_id is None:
                 continue
             if entry.provider_id in seen:
-                problems.append(f"{path}: provider_id {entry.provider_id!r} is already used at {seen[entry.provider_id]}")
+                problems.append(
+                    f"{path}: provider_id {entry.provider_id!r} is already used at {seen[entry.provider_id]}"
+                )
             seen[entry.provider_id] = path
     inference_ids = {p.provider_id for p in config.providers.get(Api.inference, []) if p.provider_id}
     model_ids: dict[str, str] = {}

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from ogx_api import Api
 from ogx_api.inference import ModelType
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -44,9 +45,7 @@ class ModelConfig(_Strict):
         if self.model_type is ModelType.embedding:
             dimension = self.metadata.get("embedding_dimension")
             if not isinstance(dimension, int) or isinstance(dimension, bool) or dimension <= 0:
-                raise ValueError(
-                    "an embedding model needs metadata.embedding_dimension, a positive integer"
-                )
+                raise ValueError("an embedding model needs metadata.embedding_dimension, a positive integer")
         return self
 
     @property
@@ -77,7 +76,9 @@ class ServerConfig(_Strict):
 
 class RunConfig(_Strict):
     version: Literal[2]
-    name: str | None = Field(default=None, description="names the data directory; defaults to the file's stem")
+    name: str | None = Field(
+        default=None, description="names the data directory; defaults to the file's stem"
+    )
     providers: dict[Api, list[ProviderConfig]] = Field(default_factory=dict)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     registered_resources: RegisteredResources = Field(default_factory=RegisteredResources)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 import yaml
+
 from ogx_api import Distribution, ProviderSpec, hookimpl
 
 _DISTRIBUTIONS = {

@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
+
 from ogx_api import Distribution, ProviderSpec, hookspecs
 
 logger = logging.getLogger(__name__)
@@ -140,7 +141,9 @@ class PluginManager:
                 records = list(impl.function() or [])
                 bad = [r for r in records if not isinstance(r, record_type)]
                 if bad:
-                    raise TypeError(f"{hook_name} returned {type(bad[0]).__name__}, expected {record_type.__name__}")
+                    raise TypeError(
+                        f"{hook_name} returned {type(bad[0]).__name__}, expected {record_type.__name__}"
+                    )
             except Exception as exc:  # third-party hook code: isolate and record
                 self._fail(info, f"{hook_name}() failed: {type(exc).__name__}: {exc}", exc)
                 continue

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
-from ogx_api import Api
 from pydantic import BaseModel, ValidationError
 
 from ogx.config import ConfigError, RunConfig
 from ogx.config.loader import validation_problems
 from ogx.plugins import LoadedSpec, PluginManager
+from ogx_api import Api
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,9 @@ def prepare_providers(config: RunConfig, plugins: PluginManager) -> list[Prepare
             path = f"providers.{api.value}[{index}]"
             loaded = plugins.provider_specs.get(entry.provider_type)
             if loaded is None:
-                problems.append(f"{path}.provider_type: {plugins.missing_provider_message(entry.provider_type)}")
+                problems.append(
+                    f"{path}.provider_type: {plugins.missing_provider_message(entry.provider_type)}"
+                )
                 continue
             if loaded.spec.api is not api:
                 problems.append(
@@ -126,7 +128,9 @@ def dependency_order(prepared: list[PreparedProvider]) -> list[Api]:
     configured = set(graph)
     for p in prepared:
         spec = p.loaded.spec
-        graph[p.api].update(d for d in (*spec.api_dependencies, *spec.optional_api_dependencies) if d in configured)
+        graph[p.api].update(
+            d for d in (*spec.api_dependencies, *spec.optional_api_dependencies) if d in configured
+        )
     try:
         return list(TopologicalSorter(graph).static_order())
     except CycleError as exc:
@@ -148,7 +152,11 @@ async def start_providers(
         for p in (p for p in prepared if p.api is api):
             spec = p.loaded.spec
             factory = import_object(spec.factory, p.loaded)
-            deps = {d: routers[d] for d in (*spec.api_dependencies, *spec.optional_api_dependencies) if d in routers}
+            deps = {
+                d: routers[d]
+                for d in (*spec.api_dependencies, *spec.optional_api_dependencies)
+                if d in routers
+            }
             impl = factory(p.config, deps)
             if inspect.isawaitable(impl):
                 impl = await impl

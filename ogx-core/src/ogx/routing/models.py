@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from ogx_api import InvalidRequest, NotFound
-from ogx_api.inference import InferenceProvider, ModelType, ProviderModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ogx.config import ModelConfig
 from ogx.storage import tables
+from ogx_api import InvalidRequest, NotFound
+from ogx_api.inference import InferenceProvider, ModelType, ProviderModel
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,9 @@ class ModelRegistry:
         if entry is None:
             available = ", ".join(e.id for e in self._entries) or "none"
             raise NotFound(
-                f"model {model_id!r} not found; available models: {available}", param="model", code="model_not_found"
+                f"model {model_id!r} not found; available models: {available}",
+                param="model",
+                code="model_not_found",
             )
         if model_type is not None and entry.model_type is not model_type:
             matching = ", ".join(e.id for e in self._entries if e.model_type is model_type) or "none"
@@ -112,7 +114,9 @@ class ModelRegistry:
         if self._engine is None:
             return
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(sa.select(tables.models).where(tables.models.c.source == "provider"))).all()
+            rows = (
+                await conn.execute(sa.select(tables.models).where(tables.models.c.source == "provider"))
+            ).all()
         discovered: dict[str, list[ModelEntry]] = {}
         for row in rows:
             if row.provider_id in self._providers:
@@ -158,7 +162,9 @@ class ModelRegistry:
         if changed:
             await self._persist(changed)
 
-    async def _list_provider(self, provider_id: str, provider: InferenceProvider) -> tuple[str, list[ProviderModel] | None]:
+    async def _list_provider(
+        self, provider_id: str, provider: InferenceProvider
+    ) -> tuple[str, list[ProviderModel] | None]:
         try:
             async with asyncio.timeout(LIST_MODELS_TIMEOUT):
                 return provider_id, await provider.list_models()
@@ -210,7 +216,9 @@ class ModelRegistry:
         ]
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(tables.models.delete().where(tables.models.c.provider_id.in_(provider_ids)))
+                await conn.execute(
+                    tables.models.delete().where(tables.models.c.provider_id.in_(provider_ids))
+                )
                 if rows:
                     await conn.execute(tables.models.insert(), rows)
         except sa.exc.SQLAlchemyError as exc:  # persistence is a cache here; routing keeps working

@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI
-from ogx_api import Api
 
 from ogx import __version__
 from ogx.config import RunConfig
@@ -25,6 +24,7 @@ from ogx.server.errors import ErrorLayer
 from ogx.server.routes import inspect, models, openai_inference
 from ogx.server.services import Services
 from ogx.storage import create_engine, migrate, resolve_storage_url
+from ogx_api import Api
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,9 @@ def create_app(
                 inference=inference,  # type: ignore[arg-type]
                 started_at=time.time(),
             )
-            logger.info("OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list()))
+            logger.info(
+                "OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list())
+            )
             yield
 
     app = FastAPI(

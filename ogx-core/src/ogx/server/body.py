@@ -7,11 +7,11 @@ from typing import Any, TypeVar
 
 import orjson
 from fastapi import FastAPI
-from ogx_api import InvalidRequest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 
 from ogx.server.errors import invalid_request
+from ogx_api import InvalidRequest
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,7 +26,9 @@ async def parse_body(request: Request, model: type[M]) -> M:
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise InvalidRequest(f"request body is not valid JSON: {exc.errors()[0]['msg']}", code="invalid_json") from None
+            raise InvalidRequest(
+                f"request body is not valid JSON: {exc.errors()[0]['msg']}", code="invalid_json"
+            ) from None
         if not isinstance(data, dict):
             raise InvalidRequest("request body must be a JSON object", code="invalid_json") from None
         raise invalid_request(exc, data) from None
@@ -56,7 +58,9 @@ def install_schemas(app: FastAPI) -> None:
         schema = generate()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name, shape in _documented.items():
-            adapter = shape if isinstance(shape, type) and issubclass(shape, BaseModel) else TypeAdapter(shape)
+            adapter = (
+                shape if isinstance(shape, type) and issubclass(shape, BaseModel) else TypeAdapter(shape)
+            )
             json_schema = (
                 adapter.model_json_schema(ref_template="#/components/schemas/{model}")
                 if isinstance(adapter, type)

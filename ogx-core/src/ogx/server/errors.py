@@ -11,12 +11,12 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from ogx_api import InvalidRequest, OGXError, RateLimited
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from ogx import validation
+from ogx_api import InvalidRequest, OGXError, RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -36,17 +36,22 @@ Envelope = Callable[[OGXError], dict[str, Any]]
 
 
 def openai_envelope(error: OGXError) -> dict[str, Any]:
-    error_type = _OPENAI_TYPES.get(error.status_code, "server_error" if error.status_code >= 500 else "invalid_request_error")
+    error_type = _OPENAI_TYPES.get(
+        error.status_code, "server_error" if error.status_code >= 500 else "invalid_request_error"
+    )
     return {"error": {"message": error.message, "type": error_type, "param": error.param, "code": error.code}}
 
 
 def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers)
+    return Response(
+        orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers
+    )
 
 
 def invalid_request(exc: ValidationError, data: Any) -> InvalidRequest:
     found = validation.problems(exc, data)
-    path, message = found[0] if found else ("", "invalid request")
+    # When a union fails, pydantic reports every member; the deepest path is the one to fix.
+    path = max((p for p, _ in found), key=lambda p: p.count(".") + p.count("["), default="")
     text = "; ".join(f"{p}: {m}" if p else m for p, m in found[:5])
     if len(found) > 5:
         text += f"; and {len(found) - 5} more"
@@ -88,7 +93,12 @@ class ErrorLayer:
             errors = exc.errors()
             first = errors[0] if errors else {}
             if first.get("type") == "json_invalid":
-                return self.render(request, InvalidRequest(f"request body is not valid JSON: {first.get('ctx', {}).get('error', '')}"))
+                return self.render(
+                    request,
+                    InvalidRequest(
+                        f"request body is not valid JSON: {first.get('ctx', {}).get('error', '')}"
+                    ),
+                )
             loc = [p for p in first.get("loc", ()) if p not in ("body", "query", "path")]
             param = validation.format_loc(loc) or None
             message = "; ".join(
@@ -100,9 +110,15 @@ class ErrorLayer:
         async def on_http_error(request: Request, exc: Exception) -> Response:
             assert isinstance(exc, StarletteHTTPException)
             if exc.status_code == 404:
-                error: OGXError = OGXError(f"no route for {request.method} {request.url.path}", code="unknown_url", status_code=404)
+                error: OGXError = OGXError(
+                    f"no route for {request.method} {request.url.path}", code="unknown_url", status_code=404
+                )
             elif exc.status_code == 405:
-                error = OGXError(f"method {request.method} not allowed for {request.url.path}", code="method_not_allowed", status_code=405)
+                error = OGXError(
+                    f"method {request.method} not allowed for {request.url.path}",
+                    code="method_not_allowed",
+                    status_code=405,
+                )
             else:
                 error = OGXError(str(exc.detail), status_code=exc.status_code, code="http_error")
             return self.render(request, error)

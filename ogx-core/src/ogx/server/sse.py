@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
-from ogx_api import OGXError
 from starlette.responses import StreamingResponse
+
+from ogx_api import OGXError
 
 logger = logging.getLogger(__name__)
 

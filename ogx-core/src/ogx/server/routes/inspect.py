@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter
-from ogx_api import HealthState, HealthStatus, NotFound
 from pydantic import BaseModel, SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,6 +14,7 @@ from ogx import __version__
 from ogx.providers.resolver import ProviderInstance
 from ogx.server.errors import json_response
 from ogx.server.services import services
+from ogx_api import HealthState, HealthStatus, NotFound
 
 router = APIRouter(prefix="/v1", tags=["inspect"])
 
@@ -85,7 +85,9 @@ async def _health(instance: ProviderInstance) -> HealthStatus:
         async with asyncio.timeout(HEALTH_TIMEOUT):
             return await instance.impl.health()
     except TimeoutError:
-        return HealthStatus(status=HealthState.error, message=f"health check timed out after {HEALTH_TIMEOUT:g}s")
+        return HealthStatus(
+            status=HealthState.error, message=f"health check timed out after {HEALTH_TIMEOUT:g}s"
+        )
     except Exception as exc:  # a broken health check is reported as unhealthy, not as a 500
         return HealthStatus(status=HealthState.error, message=f"{type(exc).__name__}: {exc}")
 
@@ -105,7 +107,11 @@ def _redact_value(value: Any, name: str = "") -> Any:
         return {k: _redact_value(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_redact_value(v, name) for v in value]
-    if value is not None and any(word in name.lower() for word in _SECRET_WORDS) and not isinstance(value, bool):
+    if (
+        value is not None
+        and any(word in name.lower() for word in _SECRET_WORDS)
+        and not isinstance(value, bool)
+    ):
         return REDACTED
     if isinstance(value, str | int | float | bool) or value is None:
         return value

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from ogx_api.inference import ModelList, OpenAIModel
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ogx.server.body import response_schema
 from ogx.server.errors import json_response
 from ogx.server.services import services
+from ogx_api.inference import ModelList, OpenAIModel
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
@@ -20,6 +20,8 @@ async def list_models(request: Request) -> Response:
     return json_response({"object": "list", "data": [m.as_openai() for m in models]})
 
 
-@router.get("/models/{model_id:path}", responses=response_schema("Model", OpenAIModel), summary="Retrieve a model")
+@router.get(
+    "/models/{model_id:path}", responses=response_schema("Model", OpenAIModel), summary="Retrieve a model"
+)
 async def retrieve_model(request: Request, model_id: str) -> Response:
     return json_response(services(request).models.resolve(model_id).as_openai())

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from ogx_api.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
-from ogx_api.inference.responses import ChatCompletion, Completion, EmbeddingsResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -12,6 +10,8 @@ from ogx.server.body import parse_body, request_body, response_schema
 from ogx.server.errors import json_response, openai_envelope
 from ogx.server.services import services
 from ogx.server.sse import openai_event, sse_response
+from ogx_api.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
+from ogx_api.inference.responses import ChatCompletion, Completion, EmbeddingsResponse
 
 router = APIRouter(prefix="/v1", tags=["inference"])
 

@@ -1,0 +1,315 @@
+"""The shared adapter for OpenAI-compatible inference backends (vLLM, llama.cpp, OpenAI, …).
+
+A provider for such a backend is a config class (a subclass of `OpenAICompatConfig`) plus, where
+the backend differs, a few overrides of `OpenAICompatInferenceAdapter` — typically
+`describe_model()` or the `embedding_model_markers` class attribute.
+
+The adapter relays what the backend returns without re-validating it (the hot path) and turns
+every failure into the typed errors of `ogx_api.errors`, in one place: `_error_for()`.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from ogx_api.errors import (
+    OGXError,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    error_for_backend_status,
+)
+from ogx_api.inference import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    ModelType,
+    ProviderModel,
+)
+from ogx_api.provider import BaseProvider, HealthState, HealthStatus
+
+__all__ = ["OpenAICompatConfig", "OpenAICompatInferenceAdapter"]
+
+_MAX_ERROR_TEXT = 500
+
+
+class OpenAICompatConfig(BaseModel):
+    """Connection settings for an OpenAI-compatible backend."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(
+        description="Root of the backend's OpenAI API, version prefix included "
+        "(e.g. `http://localhost:8000/v1`); `/chat/completions`, `/models`, … are appended to it."
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="Sent as `Authorization: Bearer <api_key>`; leave unset for a backend without auth.",
+    )
+    connect_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds to wait for a TCP/TLS connection to the backend; exceeding it is a 503.",
+    )
+    read_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds to wait for the backend's next bytes (the whole answer, or the next "
+        "chunk of a stream) and for a free pooled connection; exceeding it is a 504.",
+    )
+    tls_verify: bool | str = Field(
+        default=True,
+        description="Verify the backend's TLS certificate: `true`, `false`, or the path of a CA bundle.",
+    )
+    max_connections: int = Field(
+        default=100,
+        ge=1,
+        description="Most concurrent connections to the backend (all kept alive for reuse).",
+    )
+    connect_retries: int = Field(
+        default=1,
+        ge=0,
+        le=10,
+        description="Times a failed connection attempt is retried (only connecting: a request the "
+        "backend may have seen is never resent).",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        try:
+            url = httpx.URL(value)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"not a URL: {exc}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("must be an http:// or https:// URL such as http://localhost:8000/v1")
+        return value.rstrip("/")
+
+    @field_validator("tls_verify", mode="before")
+    @classmethod
+    def _bool_or_ca_path(cls, value: object) -> object:
+        # Env substitution in the run config yields strings: "false" means the boolean.
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            if not Path(value).is_file():
+                raise ValueError(f"CA bundle {value!r} is not a file (or use true/false)")
+        return value
+
+
+def _redacted_url(url: str) -> str:
+    """The URL without credentials or query string, for error messages."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(username=None, password=None, query=None))
+
+
+class OpenAICompatInferenceAdapter(BaseProvider):
+    """`InferenceProvider` for any backend that speaks the OpenAI HTTP API.
+
+    Give it an `httpx.AsyncClient` to control transport (tests pass one with
+    `httpx.MockTransport`); otherwise `start()` creates one pooled client from the config and
+    `close()` closes it. An injected client is never closed here: its owner closes it.
+    """
+
+    # A listed model whose id contains one of these (lower-cased) is registered as an
+    # embedding model; /models does not say which models embed.
+    embedding_model_markers: ClassVar[tuple[str, ...]] = ("embed", "bge-", "gte-", "e5-", "minilm")
+
+    def __init__(self, config: OpenAICompatConfig, client: httpx.AsyncClient | None = None) -> None:
+        self.config = config
+        self._client = client
+        self._owns_client = False
+        base = config.base_url
+        self._display_url = _redacted_url(base)
+        self._models_url = f"{base}/models"
+        self._chat_url = f"{base}/chat/completions"
+        self._completions_url = f"{base}/completions"
+        self._embeddings_url = f"{base}/embeddings"
+        self._secret = config.api_key.get_secret_value() if config.api_key else None
+        self._headers = {"Authorization": f"Bearer {self._secret}"} if self._secret else {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._client is not None:
+            return
+        cfg = self.config
+        tls = cfg.tls_verify
+        verify = ssl.create_default_context(cafile=tls) if isinstance(tls, str) else tls
+        timeout = httpx.Timeout(cfg.read_timeout, connect=cfg.connect_timeout)
+        limits = httpx.Limits(
+            max_connections=cfg.max_connections, max_keepalive_connections=cfg.max_connections
+        )
+        transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits, retries=cfg.connect_retries)
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._owns_client = True
+
+    async def close(self) -> None:
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+            self._owns_client = False
+
+    async def health(self) -> HealthStatus:
+        try:
+            await self._request_json("GET", self._models_url)
+        except OGXError as exc:
+            return HealthStatus(status=HealthState.error, message=exc.message)
+        return HealthStatus(status=HealthState.ok)
+
+    # -- InferenceProvider -------------------------------------------------------------------
+
+    async def list_models(self) -> list[ProviderModel]:
+        body = await self._request_json("GET", self._models_url)
+        entries = body.get("data")
+        if not isinstance(entries, list):
+            raise ProviderError(f"the backend at {self._display_url} answered /models without a 'data' list")
+        return [
+            model for entry in entries if isinstance(entry, dict) and (model := self.describe_model(entry))
+        ]
+
+    def describe_model(self, entry: dict[str, Any]) -> ProviderModel | None:
+        """The `ProviderModel` for one entry of the backend's `/models` list, or None to hide it.
+
+        Override to read backend-specific fields (context length, embedding dimension, …)."""
+        model_id = entry.get("id")
+        if not isinstance(model_id, str) or not model_id:
+            return None
+        lowered = model_id.lower()
+        is_embedding = any(marker in lowered for marker in self.embedding_model_markers)
+        return ProviderModel(
+            provider_model_id=model_id, model_type=ModelType.embedding if is_embedding else ModelType.llm
+        )
+
+    async def chat_completion(self, request: ChatCompletionRequest) -> ChatCompletion:
+        return await self._request_json("POST", self._chat_url, request.backend_payload())
+
+    def chat_completion_stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        return self._stream(self._chat_url, request.backend_payload())
+
+    async def completion(self, request: CompletionRequest) -> Completion:
+        return await self._request_json("POST", self._completions_url, request.backend_payload())
+
+    def completion_stream(self, request: CompletionRequest) -> AsyncIterator[Completion]:
+        return self._stream(self._completions_url, request.backend_payload())
+
+    async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
+        return await self._request_json("POST", self._embeddings_url, request.backend_payload())
+
+    # -- transport ---------------------------------------------------------------------------
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise RuntimeError(f"{type(self).__name__} is not started: await start() first")
+        return self._client
+
+    async def _request_json(self, method: str, url: str, payload: dict[str, Any] | None = None) -> Any:
+        try:
+            response = await self._http.request(method, url, json=payload, headers=self._headers)
+            if response.status_code >= 400:
+                raise self._error_for(response)
+            body = json.loads(response.content)
+        except (httpx.HTTPError, ValueError) as exc:
+            raise self._error_for(exc) from exc
+        if type(body) is not dict:
+            raise ProviderError(
+                f"the backend at {self._display_url} answered with JSON that is not an object"
+            )
+        return body
+
+    async def _stream(self, url: str, payload: dict[str, Any]) -> AsyncIterator[Any]:
+        """Relay the backend's SSE `data:` events as parsed dicts until `[DONE]`.
+
+        The status is checked before the first chunk, so a refused request raises on the first
+        `__anext__()` with nothing yielded (the server fetches that chunk before answering). A
+        stream that stops before `[DONE]` raises `ProviderError` after what it did relay."""
+        try:
+            async with self._http.stream("POST", url, json=payload, headers=self._headers) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise self._error_for(response)
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue  # blank separators, `event:` lines, `: ping` comments
+                    data = line[5:].lstrip()
+                    if data.startswith("[DONE]"):
+                        return
+                    chunk = json.loads(data)
+                    if type(chunk) is not dict:
+                        raise ProviderError(f"the backend at {self._display_url} streamed a non-object event")
+                    if "error" in chunk:
+                        raise ProviderError(f"backend error mid-stream: {self._message_from_body(chunk, '')}")
+                    yield chunk
+        except (httpx.HTTPError, ValueError) as exc:
+            raise self._error_for(exc) from exc
+        # OpenAI streams end with `data: [DONE]`; without it the answer was cut off (a backend
+        # failing after sending its headers, e.g. llama_cpp.server, just ends the body).
+        raise ProviderError(f"the backend at {self._display_url} ended the stream before [DONE]")
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def _error_for(self, failure: httpx.Response | httpx.HTTPError | ValueError) -> OGXError:
+        """The one mapping from a backend failure to a typed error."""
+        url = self._display_url
+        if isinstance(failure, httpx.Response):
+            try:
+                body = failure.json()
+            except ValueError:
+                body = None
+            message = self._message_from_body(body, failure.text) or failure.reason_phrase
+            error = error_for_backend_status(failure.status_code, message)
+            if isinstance(error, RateLimited):
+                error.retry_after = _seconds(failure.headers.get("retry-after"))
+            return error
+        if isinstance(failure, httpx.ConnectTimeout):
+            return ProviderUnavailable(f"timed out connecting to the backend at {url} (connect_timeout)")
+        if isinstance(failure, httpx.PoolTimeout):
+            return ProviderUnavailable(
+                f"all connections to the backend at {url} stayed busy (max_connections)"
+            )
+        if isinstance(failure, httpx.TimeoutException):
+            return ProviderTimeout(f"the backend at {url} did not answer in time (read_timeout)")
+        if isinstance(failure, httpx.ConnectError):
+            return ProviderUnavailable(self._redact(f"cannot connect to the backend at {url}: {failure}"))
+        if isinstance(failure, httpx.HTTPError):
+            return ProviderError(self._redact(f"the connection to the backend at {url} failed: {failure!r}"))
+        return ProviderError(f"the backend at {url} answered with malformed JSON: {failure}")
+
+    def _message_from_body(self, body: Any, text: str) -> str:
+        """The human message of an error body: `error.message`, `detail`, `message` or the text."""
+        message: Any = None
+        if isinstance(body, dict):
+            error = body.get("error")
+            message = error.get("message") if isinstance(error, dict) else error
+            message = message or body.get("detail") or body.get("message")
+        if message and not isinstance(message, str):
+            message = json.dumps(message)  # e.g. FastAPI's list of validation errors
+        return self._redact(message or text.strip()[:_MAX_ERROR_TEXT])
+
+    def _redact(self, message: str) -> str:
+        return message.replace(self._secret, "***") if self._secret else message
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date; callers just retry later

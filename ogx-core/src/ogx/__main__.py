@@ -1,0 +1,5 @@
+import sys
+
+from ogx.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,65 @@
+"""Shared fixtures for the core's tests: an app built from a run config with the fake inference
+provider, driven in-process through its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from ogx.config import parse_run_config
+from ogx.plugins import PluginInfo, PluginManager
+from ogx.server.app import create_app
+from ogx_api import ProviderSpec, hookimpl
+from ogx_api.testing.fakes import fake_provider_spec
+
+FAKE_PLUGIN = PluginInfo(name="fake", distribution="ogx-api", version="test")
+
+
+class FakePlugin:
+    @hookimpl
+    def ogx_provider_specs(self) -> list[ProviderSpec]:
+        return [fake_provider_spec()]
+
+
+def fake_plugins() -> PluginManager:
+    return PluginManager(load_entry_points=False, plugins=[(FAKE_PLUGIN, FakePlugin())], environ={})
+
+
+AppFactory = Callable[..., AbstractAsyncContextManager[tuple[httpx.AsyncClient, FastAPI]]]
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> AppFactory:
+    """`async with serve(run_config_dict) as (client, app)`: the app started, an httpx client on it.
+    Storage defaults to an SQLite file in the test's tmp dir (shared by successive serves)."""
+
+    @asynccontextmanager
+    async def start(tree: dict[str, Any]) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+        tree = {"version": 2, "name": "test", "storage": {"url": f"sqlite:///{tmp_path}/ogx.db"}, **tree}
+        app = create_app(parse_run_config(tree, environ={}), plugins=fake_plugins())
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://ogx.test") as client:
+                yield client, app
+
+    return start
+
+
+def _fake_inference(**config: Any) -> dict[str, Any]:
+    return {
+        "providers": {
+            "inference": [{"provider_id": "fake", "provider_type": "inline::fake", "config": config}]
+        }
+    }
+
+
+@pytest.fixture
+def fake_inference() -> Callable[..., dict[str, Any]]:
+    """`fake_inference(**provider_config)`: a run-config tree with the fake provider as `fake`."""
+    return _fake_inference

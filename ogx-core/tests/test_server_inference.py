@@ -1,0 +1,164 @@
+"""The OpenAI inference endpoints, served in-process over the fake provider."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+pytestmark = pytest.mark.asyncio
+
+CHAT = {"model": "fake/fake-llm", "messages": [{"role": "user", "content": "hello there"}]}
+
+
+async def test_chat_completion_is_routed_and_keeps_the_clients_model_id(serve, fake_inference):
+    async with serve(fake_inference()) as (client, _):
+        response = await client.post("/v1/chat/completions", json=CHAT)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["object"] == "chat.completion"
+    assert body["model"] == "fake/fake-llm"
+    assert body["choices"][0]["message"]["content"] == "echo: hello there"
+
+
+async def test_configured_model_id_and_alias_route_to_the_provider_model(serve, fake_inference):
+    tree = fake_inference() | {
+        "registered_resources": {
+            "models": [
+                {
+                    "model_id": "my-llm",
+                    "provider_id": "fake",
+                    "provider_model_id": "fake-llm",
+                    "aliases": ["short"],
+                }
+            ]
+        }
+    }
+    async with serve(tree) as (client, _):
+        by_alias = await client.post("/v1/chat/completions", json=CHAT | {"model": "short"})
+        listed = (await client.get("/v1/models")).json()["data"]
+    assert by_alias.status_code == 200 and by_alias.json()["model"] == "short"
+    ids = [m["id"] for m in listed]
+    assert "my-llm" in ids
+    assert "fake/fake-llm" not in ids, "a configured model is listed once, under its configured id"
+
+
+async def test_streamed_chat_completion_relays_chunks_then_done(serve, fake_inference):
+    request = CHAT | {"stream": True, "stream_options": {"include_usage": True}}
+    async with serve(fake_inference()) as (client, _):
+        response = await client.post("/v1/chat/completions", json=request)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = [line.removeprefix("data: ") for line in response.text.split("\n\n") if line]
+    assert events[-1] == "[DONE]"
+    chunks = [orjson.loads(e) for e in events[:-1]]
+    assert {c["model"] for c in chunks} == {"fake/fake-llm"}
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == "echo: hello there"
+    assert chunks[-1]["usage"]["total_tokens"] > 0
+
+
+async def test_stream_that_fails_before_its_first_chunk_is_an_http_error(serve, fake_inference):
+    async with serve(fake_inference(fail_before_stream="ProviderUnavailable")) as (client, _):
+        response = await client.post("/v1/chat/completions", json=CHAT | {"stream": True})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "provider_unavailable"
+
+
+async def test_stream_that_fails_midway_ends_with_an_error_event(serve, fake_inference):
+    async with serve(fake_inference(fail_mid_stream="ProviderError")) as (client, _):
+        response = await client.post("/v1/chat/completions", json=CHAT | {"stream": True})
+    assert response.status_code == 200
+    last = response.text.strip().split("\n\n")[-1]
+    assert orjson.loads(last.removeprefix("data: "))["error"]["code"] == "provider_error"
+
+
+async def test_unknown_model_is_404_and_lists_available_models(serve, fake_inference):
+    async with serve(fake_inference()) as (client, _):
+        response = await client.post("/v1/chat/completions", json=CHAT | {"model": "nope"})
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "model_not_found" and error["param"] == "model"
+    assert "fake/fake-llm" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"model": "fake/fake-llm"}, "messages"),
+        ({"model": "fake/fake-llm", "messages": []}, "messages"),
+        ({"model": "fake/fake-llm", "messages": [{"role": "user"}]}, "messages[0].content"),
+        ({"model": "fake/fake-llm", "messages": [{"role": "robot", "content": "x"}]}, "messages[0]"),
+        ({"model": "fake/fake-llm", "messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
+        (CHAT | {"temperature": 9}, "temperature"),
+        (CHAT | {"tool_choice": {"type": "function"}}, "tool_choice.function"),
+        ({"messages": CHAT["messages"]}, "model"),
+    ],
+)
+async def test_invalid_chat_request_is_400_naming_the_param(serve, fake_inference, body, param):
+    async with serve(fake_inference()) as (client, _):
+        response = await client.post("/v1/chat/completions", json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert error["param"] == param
+    assert param in error["message"]
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b""])
+async def test_body_that_is_not_a_json_object_is_400(serve, fake_inference, raw):
+    async with serve(fake_inference()) as (client, _):
+        response = await client.post("/v1/chat/completions", content=raw)
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_unknown_fields_are_passed_to_the_provider(serve, fake_inference):
+    async with serve(fake_inference()) as (client, app):
+        response = await client.post("/v1/chat/completions", json=CHAT | {"top_k": 5, "chat_template_kwargs": {"x": 1}})
+        received = app.state.ogx.providers[0].impl.requests[-1]
+    assert response.status_code == 200
+    assert received.model == "fake-llm", "the provider gets its own model id"
+    assert received.backend_payload()["top_k"] == 5
+    assert received.backend_payload()["chat_template_kwargs"] == {"x": 1}
+
+
+async def test_embeddings_with_an_embedding_model(serve, fake_inference):
+    async with serve(fake_inference(embedding_dimension=16)) as (client, _):
+        response = await client.post("/v1/embeddings", json={"model": "fake/fake-embed", "input": ["a", "b"]})
+    assert response.status_code == 200
+    body = response.json()
+    assert [d["index"] for d in body["data"]] == [0, 1]
+    assert all(len(d["embedding"]) == 16 for d in body["data"])
+    assert body["model"] == "fake/fake-embed"
+
+
+async def test_embeddings_with_a_chat_model_is_400_naming_embedding_models(serve, fake_inference):
+    async with serve(fake_inference()) as (client, _):
+        response = await client.post("/v1/embeddings", json={"model": "fake/fake-llm", "input": "a"})
+    assert response.status_code == 400
+    assert "fake/fake-embed" in response.json()["error"]["message"]
+
+
+async def test_chat_with_an_embedding_model_is_400(serve, fake_inference):
+    async with serve(fake_inference()) as (client, _):
+        response = await client.post("/v1/chat/completions", json=CHAT | {"model": "fake/fake-embed"})
+    assert response.status_code == 400
+
+
+async def test_provider_not_implemented_is_501_in_the_openai_envelope(serve, fake_inference):
+    async with serve(fake_inference()) as (client, _):
+        response = await client.post(
+            "/v1/embeddings", json={"model": "fake/fake-embed", "input": "a", "encoding_format": "base64"}
+        )
+    assert response.status_code == 501
+    assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+
+
+async def test_completion(serve, fake_inference):
+    async with serve(fake_inference()) as (client, _):
+        response = await client.post("/v1/completions", json={"model": "fake/fake-llm", "prompt": "once"})
+        streamed = await client.post(
+            "/v1/completions", json={"model": "fake/fake-llm", "prompt": "once", "stream": True}
+        )
+    assert response.status_code == 200 and response.json()["choices"][0]["text"] == " after once"
+    assert streamed.text.rstrip().endswith("data: [DONE]")

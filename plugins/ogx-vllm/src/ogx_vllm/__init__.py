@@ -1,0 +1,1 @@
+"""OGX inference provider `remote::vllm`: vLLM's OpenAI-compatible server."""
