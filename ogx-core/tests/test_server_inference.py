@@ -114,7 +114,9 @@ async def test_body_that_is_not_a_json_object_is_400(serve, fake_inference, raw)
 
 async def test_unknown_fields_are_passed_to_the_provider(serve, fake_inference):
     async with serve(fake_inference()) as (client, app):
-        response = await client.post("/v1/chat/completions", json=CHAT | {"top_k": 5, "chat_template_kwargs": {"x": 1}})
+        response = await client.post(
+            "/v1/chat/completions", json=CHAT | {"top_k": 5, "chat_template_kwargs": {"x": 1}}
+        )
         received = app.state.ogx.providers[0].impl.requests[-1]
     assert response.status_code == 200
     assert received.model == "fake-llm", "the provider gets its own model id"

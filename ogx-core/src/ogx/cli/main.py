@@ -75,7 +75,9 @@ def _run(args: argparse.Namespace) -> int:
 
     plugins = PluginManager()
     config = load_target(args.target, plugins)
-    prepare_providers(config, plugins)  # fail here, with every problem, before any worker starts
+    prepare_providers(
+        config, plugins, source=args.target
+    )  # fail here, with every problem, before any worker starts
     os.environ["OGX_RUN_TARGET"] = args.target
     uvicorn.run(
         "ogx.server.app:create_app_from_environment",
@@ -145,7 +147,7 @@ def _config_check(args: argparse.Namespace) -> int:
 
     plugins = PluginManager()
     config = load_target(args.file, plugins)
-    prepared = prepare_providers(config, plugins)
+    prepared = prepare_providers(config, plugins, source=args.file)
     print(f"{args.file}: OK ({len(prepared)} providers, {len(config.registered_resources.models)} models)")
     return 0
 

@@ -55,10 +55,10 @@ def _substitute_string(
     if "${" not in text:
         return text
     where = format_path(path)
-    matched_spans: list[tuple[int, int]] = []
+    reference_starts: set[int] = set()
 
     def replace(match: re.Match[str]) -> str:
-        matched_spans.append(match.span())
+        reference_starts.add(match.start() + (1 if match["escape"] else 0))
         if match["escape"]:
             return match.group(0)[1:]
         name, op, arg = match["name"], match["op"], match["arg"]
@@ -77,7 +77,7 @@ def _substitute_string(
 
     resolved = _REFERENCE.sub(replace, text)
     for bad in _ANY_REFERENCE.finditer(text):
-        if not any(start <= bad.start() < end for start, end in matched_spans):
+        if bad.start() not in reference_starts:
             fragment = text[bad.start() : text.find("}", bad.start()) + 1 or len(text)]
             problems.append(
                 f"{where}: malformed reference {fragment!r}; expected ${{env.NAME}}, "

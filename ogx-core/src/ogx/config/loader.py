@@ -89,7 +89,9 @@ def _cross_reference_problems(config: RunConfig) -> list[str]:
     model_ids: dict[str, str] = {}
     for index, model in enumerate(config.registered_resources.models):
         path = f"registered_resources.models[{index}]"
-        if model.provider_id is not None and model.provider_id not in inference_ids:
+        if model.provider_id is None:
+            continue  # its provider is disabled: the model is dropped
+        if model.provider_id not in inference_ids:
             known = ", ".join(sorted(inference_ids)) or "none"
             problems.append(
                 f"{path}.provider_id: no inference provider {model.provider_id!r} (inference providers: {known})"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -62,10 +63,13 @@ class PluginManager:
         load_entry_points: bool = True,
         plugins: Iterable[tuple[PluginInfo, ModuleType | object]] = (),
         environ: Mapping[str, str] | None = None,
+        quiet: bool = False,
     ) -> None:
+        """`quiet` logs plugin failures at debug level (for a second load in the same run)."""
         env = os.environ if environ is None else environ
-        self.strict = env.get("OGX_STRICT_PLUGINS", "") not in ("", "0", "false")
-        self.disabled = {n.strip() for n in env.get("OGX_DISABLED_PLUGINS", "").split(",") if n.strip()}
+        self.strict = env.get("OGX_STRICT_PLUGINS", "").strip().lower() not in ("", "0", "false", "no", "off")
+        self.disabled = {_normalise(n) for n in env.get("OGX_DISABLED_PLUGINS", "").split(",") if n.strip()}
+        self._quiet = quiet
         self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
         self._info: dict[str, PluginInfo] = {}
@@ -93,7 +97,7 @@ class PluginManager:
             distribution=dist.name if dist else "?",
             version=dist.version if dist else "?",
         )
-        if info.name in self.disabled or info.distribution in self.disabled:
+        if _normalise(info.name) in self.disabled or _normalise(info.distribution) in self.disabled:
             logger.info("plugin %s disabled by OGX_DISABLED_PLUGINS", info.label)
             return
         try:
@@ -127,7 +131,9 @@ class PluginManager:
     def _fail(self, info: PluginInfo, error: str, exc: BaseException | None) -> None:
         failed = PluginInfo(info.name, info.distribution, info.version, error=error)
         self.failures.append(failed)
-        logger.warning("skipping plugin %s: %s", info.label, error)
+        logger.log(
+            logging.DEBUG if self._quiet else logging.WARNING, "skipping plugin %s: %s", info.label, error
+        )
         if self.strict:
             raise RuntimeError(f"plugin {info.label}: {error} (OGX_STRICT_PLUGINS is set)") from exc
 
@@ -138,7 +144,10 @@ class PluginManager:
         for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
             info = self._info[impl.plugin_name]
             try:
-                records = list(impl.function() or [])
+                returned = impl.function()
+                if returned is not None and not isinstance(returned, list | tuple):
+                    raise TypeError(f"{hook_name} must return a list, got {type(returned).__name__}")
+                records = list(returned or [])
                 bad = [r for r in records if not isinstance(r, record_type)]
                 if bad:
                     raise TypeError(
@@ -183,3 +192,8 @@ class PluginManager:
             package = "ogx-" + provider_type.split("::", 1)[1]
             message += f"; is {package} installed?"
         return message
+
+
+def _normalise(name: str) -> str:
+    """PEP 503 normalisation, so `ogx_vllm`, `OGX.vllm` and `ogx-vllm` name the same thing."""
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()

@@ -67,7 +67,9 @@ def import_object(dotted: str, loaded: LoadedSpec) -> Any:
         ) from exc
 
 
-def prepare_providers(config: RunConfig, plugins: PluginManager) -> list[PreparedProvider]:
+def prepare_providers(
+    config: RunConfig, plugins: PluginManager, source: str | None = None
+) -> list[PreparedProvider]:
     """Validate every enabled provider entry; collect every problem before raising."""
     problems: list[str] = []
     prepared: list[PreparedProvider] = []
@@ -88,6 +90,7 @@ def prepare_providers(config: RunConfig, plugins: PluginManager) -> list[Prepare
                 continue
             try:
                 config_class = import_object(loaded.spec.config_class, loaded)
+                import_object(loaded.spec.factory, loaded)  # a missing SDK shows here, not at start-up
                 provider_config = config_class.model_validate(entry.config)
             except ConfigError as exc:
                 problems.extend(f"{path}.provider_type: {p}" for p in exc.problems)
@@ -99,7 +102,7 @@ def prepare_providers(config: RunConfig, plugins: PluginManager) -> list[Prepare
             prepared.append(PreparedProvider(api, entry.provider_id, path, loaded, provider_config))
     problems.extend(_dependency_problems(prepared))
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems, source=source)
     return prepared
 
 

@@ -99,6 +99,6 @@ def create_app_from_environment() -> FastAPI:
     in `OGX_RUN_TARGET`."""
     from ogx.cli.targets import load_target
 
-    plugins = PluginManager()
+    plugins = PluginManager(quiet=True)  # the CLI already reported plugin failures
     config = load_target(os.environ["OGX_RUN_TARGET"], plugins)
     return create_app(config, plugins=plugins)

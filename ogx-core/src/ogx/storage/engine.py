@@ -32,10 +32,14 @@ def resolve_storage_url(url: str | None, name: str, environ: Mapping[str, str] |
         folder.mkdir(parents=True, exist_ok=True)
         return f"sqlite+aiosqlite:///{folder / 'ogx.db'}"
     parsed = make_url(url)
-    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        return str(parsed.set(drivername="sqlite+aiosqlite"))
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"):
+        database = parsed.database
+        if database and database != ":memory:":
+            database = str(Path(database).expanduser())
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        return parsed.set(drivername="sqlite+aiosqlite", database=database).render_as_string(
+            hide_password=False
+        )
     if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
         return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     return url

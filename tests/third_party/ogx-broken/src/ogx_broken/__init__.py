@@ -1,0 +1,1 @@
+"""A third-party OGX plugin that cannot be imported."""

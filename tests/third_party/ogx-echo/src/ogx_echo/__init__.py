@@ -1,0 +1,1 @@
+"""A third-party OGX provider: `remote::echo` answers with the last user message."""
