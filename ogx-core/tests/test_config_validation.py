@@ -492,7 +492,9 @@ async def test_factory_module_that_does_not_exist_names_module_and_distribution(
     with pytest.raises(ConfigError) as info:
         await start(plugins)
     [problem] = info.value.problems
-    assert problem.startswith("providers.inference[0].provider_type: "), "found by validation (and `ogx config check`), before start-up"
+    assert problem.startswith("providers.inference[0].provider_type: "), (
+        "found by validation (and `ogx config check`), before start-up"
+    )
     assert "cannot import 'ogx_no_such_module_xyz.adapter'" in problem
     assert "module 'ogx_no_such_module_xyz' is missing" in problem
     assert "install ogx-fake" in problem

@@ -120,6 +120,22 @@ def _redacted_url(url: str) -> str:
     return str(parsed.copy_with(username=None, password=None, query=None))
 
 
+def pooled_transport(
+    *, verify: ssl.SSLContext | bool, limits: httpx.Limits, retries: int
+) -> httpx.AsyncBaseTransport:
+    """The transport for a provider's pooled client: aiohttp's connection pool when
+    `httpx-aiohttp` is installed (the `ogx` server depends on it), else httpx's own.
+
+    httpcore's pool inspects every pooled connection on each request; at 32 concurrent requests
+    that was most of the server's CPU time (bench/README.md). Behaviour and error types are the
+    same either way: the aiohttp transport raises httpx's exceptions."""
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError:
+        return httpx.AsyncHTTPTransport(verify=verify, limits=limits, retries=retries)
+    return AiohttpTransport(verify=verify, limits=limits, retries=retries)
+
+
 class OpenAICompatInferenceAdapter(BaseProvider):
     """`InferenceProvider` for any backend that speaks the OpenAI HTTP API.
 
@@ -157,7 +173,7 @@ class OpenAICompatInferenceAdapter(BaseProvider):
         limits = httpx.Limits(
             max_connections=cfg.max_connections, max_keepalive_connections=cfg.max_connections
         )
-        transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits, retries=cfg.connect_retries)
+        transport = pooled_transport(verify=verify, limits=limits, retries=cfg.connect_retries)
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._owns_client = True
 
