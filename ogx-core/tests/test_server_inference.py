@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 import pytest
 
@@ -164,3 +166,49 @@ async def test_completion(serve, fake_inference):
         )
     assert response.status_code == 200 and response.json()["choices"][0]["text"] == " after once"
     assert streamed.text.rstrip().endswith("data: [DONE]")
+
+
+async def test_client_disconnect_stops_the_upstream_stream(serve, fake_inference):
+    """Driven at the ASGI level: the client goes away after the first event; the provider's
+    stream must be closed long before it would have finished on its own."""
+    words = " ".join(f"w{i}" for i in range(200))
+    body = orjson.dumps(CHAT | {"stream": True, "messages": [{"role": "user", "content": words}]})
+    async with serve(fake_inference(stream_delay=0.02)) as (_, app):
+        provider = app.state.ogx.providers[0].impl
+        received_body = asyncio.Event()
+        first_event = asyncio.Event()
+        sent: list[bytes] = []
+
+        async def receive():
+            if not received_body.is_set():
+                received_body.set()
+                return {"type": "http.request", "body": body, "more_body": False}
+            await first_event.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            if message["type"] == "http.response.body" and message.get("body"):
+                sent.append(message["body"])
+                first_event.set()
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/chat/completions",
+            "raw_path": b"/v1/chat/completions",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 2),
+            "state": {},
+        }
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(app(scope, receive, send), timeout=3)
+        elapsed = asyncio.get_running_loop().time() - started
+    assert provider.streams_closed == 1
+    assert elapsed < 1.0, "the 200-word stream (4 s) was cut short"
+    assert len(sent) < 10

@@ -19,6 +19,16 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+try:  # the server installs orjson; a provider package alone falls back to the standard library
+    from orjson import dumps as _json_bytes
+    from orjson import loads as _json_loads
+except ImportError:
+
+    def _json_bytes(obj: Any) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+    _json_loads = json.loads
+
 from ogx_api.errors import (
     OGXError,
     ProviderError,
@@ -159,7 +169,9 @@ class OpenAICompatInferenceAdapter(BaseProvider):
         self._completions_url = f"{base}/completions"
         self._embeddings_url = f"{base}/embeddings"
         self._secret = config.api_key.get_secret_value() if config.api_key else None
-        self._headers = {"Authorization": f"Bearer {self._secret}"} if self._secret else {}
+        self._headers = {"Content-Type": "application/json"}
+        if self._secret:
+            self._headers["Authorization"] = f"Bearer {self._secret}"
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -239,10 +251,11 @@ class OpenAICompatInferenceAdapter(BaseProvider):
 
     async def _request_json(self, method: str, url: str, payload: dict[str, Any] | None = None) -> Any:
         try:
-            response = await self._http.request(method, url, json=payload, headers=self._headers)
+            content = None if payload is None else _json_bytes(payload)
+            response = await self._http.request(method, url, content=content, headers=self._headers)
             if response.status_code >= 400:
                 raise self._error_for(response)
-            body = json.loads(response.content)
+            body = _json_loads(response.content)
         except (httpx.HTTPError, ValueError) as exc:
             raise self._error_for(exc) from exc
         if type(body) is not dict:
@@ -258,22 +271,36 @@ class OpenAICompatInferenceAdapter(BaseProvider):
         `__anext__()` with nothing yielded (the server fetches that chunk before answering). A
         stream that stops before `[DONE]` raises `ProviderError` after what it did relay."""
         try:
-            async with self._http.stream("POST", url, json=payload, headers=self._headers) as response:
+            request = self._http.build_request(
+                "POST", url, content=_json_bytes(payload), headers=self._headers
+            )
+            response = await self._http.send(request, stream=True)
+            try:
                 if response.status_code >= 400:
                     await response.aread()
                     raise self._error_for(response)
-                async for line in response.aiter_lines():
-                    if not line.startswith("data:"):
-                        continue  # blank separators, `event:` lines, `: ping` comments
-                    data = line[5:].lstrip()
-                    if data.startswith("[DONE]"):
-                        return
-                    chunk = json.loads(data)
-                    if type(chunk) is not dict:
-                        raise ProviderError(f"the backend at {self._display_url} streamed a non-object event")
-                    if "error" in chunk:
-                        raise ProviderError(f"backend error mid-stream: {self._message_from_body(chunk, '')}")
-                    yield chunk
+                pending = b""
+                async for piece in response.aiter_bytes():
+                    lines = (pending + piece).split(b"\n")
+                    pending = lines.pop()
+                    for line in lines:
+                        if not line.startswith(b"data:"):
+                            continue  # blank separators, `event:` lines, `: ping` comments
+                        data = line[5:].strip()
+                        if data == b"[DONE]":
+                            return
+                        chunk = _json_loads(data)
+                        if type(chunk) is not dict:
+                            raise ProviderError(
+                                f"the backend at {self._display_url} streamed a non-object event"
+                            )
+                        if "error" in chunk:
+                            raise ProviderError(
+                                f"backend error mid-stream: {self._message_from_body(chunk, '')}"
+                            )
+                        yield chunk
+            finally:
+                await response.aclose()
         except (httpx.HTTPError, ValueError) as exc:
             raise self._error_for(exc) from exc
         # OpenAI streams end with `data: [DONE]`; without it the answer was cut off (a backend

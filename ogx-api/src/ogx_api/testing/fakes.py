@@ -4,6 +4,7 @@ core's routing, a client) without a model."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import time
@@ -54,12 +55,14 @@ class FakeInferenceConfig(BaseModel):
     fail_list_models: bool = False
     fail_before_stream: str | None = Field(default=None, description="an ogx_api.errors class name to raise")
     fail_mid_stream: str | None = Field(default=None, description="an ogx_api.errors class name to raise")
+    stream_delay: float = Field(default=0.0, description="seconds to wait before each streamed chunk")
 
 
 class FakeInferenceProvider(BaseProvider):
     def __init__(self, config: FakeInferenceConfig, deps: dict[Any, Any] | None = None) -> None:
         self.config = config
         self.requests: list[Any] = []  # every request received, newest last
+        self.streams_closed = 0  # streams that ended, fully read or not
 
     async def health(self) -> HealthStatus:
         return HealthStatus(status=HealthState.ok)
@@ -116,14 +119,19 @@ class FakeInferenceProvider(BaseProvider):
                 out["usage"] = usage
             return out
 
-        yield chunk({"role": "assistant", "content": ""})
-        for index, word in enumerate(text.split(" ")):
-            if index == 1:
-                _maybe_fail(self.config.fail_mid_stream)
-            yield chunk({"content": word if index == 0 else " " + word})
-        yield chunk({}, finish="stop")
-        if request.stream_options and request.stream_options.include_usage:
-            yield chunk({}, usage=_usage(request, text))
+        try:
+            yield chunk({"role": "assistant", "content": ""})
+            for index, word in enumerate(text.split(" ")):
+                if index == 1:
+                    _maybe_fail(self.config.fail_mid_stream)
+                if self.config.stream_delay:
+                    await asyncio.sleep(self.config.stream_delay)
+                yield chunk({"content": word if index == 0 else " " + word})
+            yield chunk({}, finish="stop")
+            if request.stream_options and request.stream_options.include_usage:
+                yield chunk({}, usage=_usage(request, text))
+        finally:
+            self.streams_closed += 1
 
     async def completion(self, request: CompletionRequest) -> Completion:
         prompt = request.prompt if isinstance(request.prompt, str) else str(request.prompt)
