@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import struct
 
 import orjson
 import pytest
@@ -152,7 +154,7 @@ async def test_chat_with_an_embedding_model_is_400(serve, fake_inference):
 async def test_provider_not_implemented_is_501_in_the_openai_envelope(serve, fake_inference):
     async with serve(fake_inference()) as (client, _):
         response = await client.post(
-            "/v1/embeddings", json={"model": "fake/fake-embed", "input": "a", "encoding_format": "base64"}
+            "/v1/embeddings", json={"model": "fake/fake-embed", "input": "a", "dimensions": 4}
         )
     assert response.status_code == 501
     assert set(response.json()["error"]) == {"message", "type", "param", "code"}
@@ -212,3 +214,16 @@ async def test_client_disconnect_stops_the_upstream_stream(serve, fake_inference
     assert provider.streams_closed == 1
     assert elapsed < 1.0, "the 200-word stream (4 s) was cut short"
     assert len(sent) < 10
+
+
+async def test_base64_embeddings_decode_to_the_float_vectors(serve, fake_inference):
+    request = {"model": "fake/fake-embed", "input": ["a", "b"]}
+    async with serve(fake_inference()) as (client, _):
+        floats = (await client.post("/v1/embeddings", json=request)).json()["data"]
+        packed = (await client.post("/v1/embeddings", json=request | {"encoding_format": "base64"})).json()[
+            "data"
+        ]
+    for as_float, as_base64 in zip(floats, packed, strict=True):
+        raw = base64.b64decode(as_base64["embedding"])
+        decoded = struct.unpack(f"<{len(raw) // 4}f", raw)
+        assert decoded == pytest.approx(as_float["embedding"], abs=1e-6)

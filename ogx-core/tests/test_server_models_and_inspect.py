@@ -71,9 +71,9 @@ async def test_health_version_and_routes(serve, fake_inference):
 async def test_unknown_route_and_wrong_method_use_the_openai_envelope(serve, fake_inference):
     async with serve(fake_inference()) as (client, _):
         unknown = await client.get("/v1/nothing-here")
-        wrong = await client.get("/v1/chat/completions")
+        wrong = await client.put("/v1/chat/completions")
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_url"
-    assert wrong.status_code == 405 and "GET" in wrong.json()["error"]["message"]
+    assert wrong.status_code == 405 and "PUT" in wrong.json()["error"]["message"]
 
 
 async def test_server_without_providers_starts_and_lists_no_models(serve, fake_inference):

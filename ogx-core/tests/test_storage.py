@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 from ogx.storage import create_engine, default_data_dir, migrate, resolve_storage_url
 from ogx.storage.migrations import MIGRATIONS
 
+ALL_VERSIONS = [m.version for m in MIGRATIONS]
+
 # --- data directory and URLs -----------------------------------------------------------------
 
 
@@ -118,19 +120,19 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> No
         await engine.dispose()
 
 
-async def test_migrate_applies_version_1_once_and_is_idempotent(tmp_path: Path) -> None:
+async def test_migrate_applies_every_version_once_and_is_idempotent(tmp_path: Path) -> None:
     engine = create_engine(sqlite_url(tmp_path / "ogx.db"))
     try:
-        assert await migrate(engine) == [1]
+        assert await migrate(engine) == ALL_VERSIONS
         assert await migrate(engine) == []
     finally:
         await engine.dispose()
-    assert await applied_versions(sqlite_url(tmp_path / "ogx.db")) == [1]
+    assert await applied_versions(sqlite_url(tmp_path / "ogx.db")) == ALL_VERSIONS
 
 
 async def test_a_restarted_server_does_not_reapply_migrations(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "ogx.db")
-    for expected in ([1], []):
+    for expected in (ALL_VERSIONS, []):
         engine = create_engine(url)
         try:
             assert await migrate(engine) == expected
@@ -177,8 +179,8 @@ async def test_failing_migration_leaves_nothing_recorded(tmp_path: Path) -> None
     engine = create_engine(url)
     try:
         with pytest.raises(RuntimeError, match="migration bug"):
-            await migrate(engine, (*MIGRATIONS, Migration(2, "broken", broken)))
-        assert await migrate(engine) == [1]  # the whole transaction was rolled back
+            await migrate(engine, (*MIGRATIONS, Migration(ALL_VERSIONS[-1] + 1, "broken", broken)))
+        assert await migrate(engine) == ALL_VERSIONS  # the whole transaction was rolled back
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
     finally:
@@ -194,8 +196,8 @@ async def test_concurrent_migrators_on_one_file_apply_each_version_once(tmp_path
     finally:
         for engine in engines:
             await engine.dispose()
-    assert sorted(results) == [[], [], [], [1]]
-    assert await applied_versions(url) == [1]
+    assert sorted(results) == [[], [], [], ALL_VERSIONS]
+    assert await applied_versions(url) == ALL_VERSIONS
 
 
 _MIGRATOR = textwrap.dedent(
@@ -256,5 +258,5 @@ async def test_concurrent_migrators_in_separate_processes_apply_each_version_onc
                 await p.wait()
     for p, (_, stderr) in zip(processes, results, strict=True):
         assert p.returncode == 0, stderr.decode()
-    assert sorted(stdout.decode().strip() for stdout, _ in results) == ["[1]", "[]"]
-    assert await applied_versions(url) == [1]
+    assert sorted(stdout.decode().strip() for stdout, _ in results) == [str(ALL_VERSIONS), "[]"]
+    assert await applied_versions(url) == ALL_VERSIONS

@@ -147,8 +147,8 @@ class FakeInferenceProvider(BaseProvider):
         yield await self.completion(request)
 
     async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
-        if request.encoding_format == "base64":
-            raise NotImplementedByProvider("the fake provider returns floats only")
+        if request.dimensions is not None:
+            raise NotImplementedByProvider("the fake provider's vectors have a fixed dimension")
         inputs = [request.input] if isinstance(request.input, str) else list(request.input)
         data = [
             {

@@ -1,13 +1,20 @@
 """The inference router: resolves the client's model id and hands the request to the provider
 that serves it. One dict lookup per request; responses are relayed as the provider returns
-them, with `model` set back to the id the client used."""
+them, with `model` set back to the id the client used.
+
+It also owns what holds for every provider: stored chat completions (`store: true`, written
+off the request path), the usage chunk a client asked for, and base64 embeddings."""
 
 from __future__ import annotations
 
+import base64
+import struct
+import uuid
 from collections.abc import AsyncIterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ogx.routing.models import ModelRegistry
+from ogx.stores.chat_completions import ChatCompletionStore
 from ogx_api.inference import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -18,29 +25,40 @@ from ogx_api.inference import (
     EmbeddingsResponse,
     ModelType,
 )
+from ogx_api.inference.assembly import ChatCompletionAssembler
 
 
 class InferenceRouter:
-    def __init__(self, registry: ModelRegistry) -> None:
+    def __init__(self, registry: ModelRegistry, store: ChatCompletionStore | None = None) -> None:
         self.registry = registry
+        self.store = store
 
-    async def chat_completion(self, request: ChatCompletionRequest) -> ChatCompletion:
+    async def chat_completion(
+        self, request: ChatCompletionRequest, owner: str | None = None
+    ) -> ChatCompletion:
         public_id = request.model
         entry = self.registry.resolve(public_id, ModelType.llm)
+        inputs = _stored_inputs(request) if self._storing(request) else None
         request.model = entry.provider_model_id
         result = await self.registry.provider(entry).chat_completion(request)
         result["model"] = public_id
+        if inputs is not None and self.store is not None:
+            result["id"] = _new_id()
+            self.store.save(dict(result), inputs, request.metadata, owner)
         return result
 
     async def chat_completion_stream(
-        self, request: ChatCompletionRequest
+        self, request: ChatCompletionRequest, owner: str | None = None
     ) -> AsyncIterator[ChatCompletionChunk]:
         public_id = request.model
         entry = self.registry.resolve(public_id, ModelType.llm)
+        inputs = _stored_inputs(request) if self._storing(request) else None
         request.model = entry.provider_model_id
         chunks = self.registry.provider(entry).chat_completion_stream(request)
         if request.stream_options and request.stream_options.include_usage:
-            return _with_usage(chunks, public_id, _prompt_characters(request))
+            chunks = _with_usage(chunks, _prompt_characters(request))
+        if inputs is not None and self.store is not None:
+            return _stored(_with_model(chunks, public_id), self.store, inputs, request.metadata, owner)
         return _with_model(chunks, public_id)
 
     async def completion(self, request: CompletionRequest) -> Completion:
@@ -61,9 +79,45 @@ class InferenceRouter:
         public_id = request.model
         entry = self.registry.resolve(public_id, ModelType.embedding)
         request.model = entry.provider_model_id
+        as_base64 = request.encoding_format == "base64"
+        if as_base64:  # providers return floats; every one supports base64 through this
+            request.encoding_format = "float"
         result = await self.registry.provider(entry).embeddings(request)
         result["model"] = public_id
+        if as_base64:
+            for item in result["data"]:
+                vector = item["embedding"]
+                if isinstance(vector, list):
+                    item["embedding"] = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
         return result
+
+    def _storing(self, request: ChatCompletionRequest) -> bool:
+        return bool(request.store) and self.store is not None
+
+
+def _new_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex}"
+
+
+def _stored_inputs(request: ChatCompletionRequest) -> list[dict[str, Any]]:
+    return [m.model_dump(mode="json", exclude_none=True) for m in request.messages]
+
+
+async def _stored(
+    chunks: AsyncIterator[ChatCompletionChunk],
+    store: ChatCompletionStore,
+    inputs: list[dict[str, Any]],
+    metadata: dict[str, str] | None,
+    owner: str | None,
+) -> AsyncIterator[ChatCompletionChunk]:
+    """Relays the stream under one new id and stores the assembled completion once it ends."""
+    completion_id = _new_id()
+    assembler = ChatCompletionAssembler()
+    async for chunk in chunks:
+        chunk["id"] = completion_id
+        assembler.add(chunk)
+        yield chunk
+    store.save(dict(assembler.result()), inputs, metadata, owner)
 
 
 def _prompt_characters(request: ChatCompletionRequest) -> int:
@@ -71,7 +125,7 @@ def _prompt_characters(request: ChatCompletionRequest) -> int:
 
 
 async def _with_usage(
-    chunks: AsyncIterator[ChatCompletionChunk], model: str, prompt_characters: int
+    chunks: AsyncIterator[ChatCompletionChunk], prompt_characters: int
 ) -> AsyncIterator[ChatCompletionChunk]:
     """Relays the stream and guarantees the usage chunk the client asked for: a backend that
     doesn't send one (llama.cpp's Python server, some OpenAI-compatible servers) gets one
@@ -79,7 +133,6 @@ async def _with_usage(
     deltas = 0
     last: ChatCompletionChunk | None = None
     async for chunk in chunks:
-        chunk["model"] = model
         if chunk.get("usage"):
             yield chunk
             return

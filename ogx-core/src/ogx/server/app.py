@@ -24,6 +24,7 @@ from ogx.server.errors import ErrorLayer
 from ogx.server.routes import inspect, models, openai_inference
 from ogx.server.services import Services
 from ogx.storage import create_engine, migrate, resolve_storage_url
+from ogx.stores.chat_completions import ChatCompletionStore
 from ogx_api import Api
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ def create_app(
             engine = create_engine(storage_url, config.storage.pool_size)
             stack.push_async_callback(engine.dispose)
             await migrate(engine)
+            chat_completions = ChatCompletionStore(engine)
+            await chat_completions.start()
+            stack.push_async_callback(chat_completions.close)
             registries: dict[str, ModelRegistry] = {}
 
             def build_router(api: Api, started: list[ProviderInstance]) -> object:
@@ -54,12 +58,12 @@ def create_app(
                     registries["inference"] = ModelRegistry(
                         config.registered_resources.models, {i.provider_id: i.impl for i in started}, engine
                     )
-                    return InferenceRouter(registries["inference"])
+                    return InferenceRouter(registries["inference"], chat_completions)
                 return {i.provider_id: i.impl for i in started}
 
             instances, routers = await start_providers(prepared, stack, build_router)
             registry = registries.get("inference") or ModelRegistry([], {}, engine)
-            inference = routers.get(Api.inference) or InferenceRouter(registry)
+            inference = routers.get(Api.inference) or InferenceRouter(registry, chat_completions)
             await registry.load_persisted()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(INITIAL_REFRESH_TIMEOUT):
@@ -72,6 +76,7 @@ def create_app(
                 providers=instances,
                 models=registry,
                 inference=inference,  # type: ignore[arg-type]
+                chat_completions=chat_completions,
                 started_at=time.time(),
             )
             logger.info(

@@ -11,6 +11,7 @@ from ogx.plugins import PluginManager
 from ogx.providers.resolver import ProviderInstance
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
+from ogx.stores.chat_completions import ChatCompletionStore
 
 
 @dataclass
@@ -20,8 +21,15 @@ class Services:
     providers: list[ProviderInstance]
     models: ModelRegistry
     inference: InferenceRouter
+    chat_completions: ChatCompletionStore
     started_at: float
 
 
 def services(request: Request) -> Services:
     return request.app.state.ogx
+
+
+def owner(request: Request) -> str | None:
+    """Who the request acts for: every stored object records it, and reads are filtered by it.
+    None until authentication sets `request.state.principal`."""
+    return getattr(request.state, "principal", None)

@@ -44,7 +44,27 @@ def _v1_models(conn: Connection) -> None:
     md.create_all(conn)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "models registry", _v1_models),)
+def _v2_chat_completions(conn: Connection) -> None:
+    md = sa.MetaData()
+    table = sa.Table(
+        "chat_completions",
+        md,
+        sa.Column("id", sa.String(256), primary_key=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+        sa.Column("model", sa.String(512), nullable=False),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("metadata", sa.JSON, nullable=False),
+        sa.Column("input_messages", sa.JSON, nullable=False),
+        sa.Column("completion", sa.JSON, nullable=False),
+    )
+    sa.Index("ix_chat_completions_order", table.c.owner, table.c.created_at, table.c.id)
+    md.create_all(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "models registry", _v1_models),
+    Migration(2, "stored chat completions", _v2_chat_completions),
+)
 
 _versions = sa.Table(
     "ogx_schema_versions",

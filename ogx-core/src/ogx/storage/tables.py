@@ -21,3 +21,15 @@ models = sa.Table(
     sa.Column("owner", sa.String(256), nullable=True),
     sa.Column("created_at", sa.Integer, nullable=False),
 )
+
+chat_completions = sa.Table(
+    "chat_completions",
+    metadata,
+    sa.Column("id", sa.String(256), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+    sa.Column("model", sa.String(512), nullable=False),
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("input_messages", sa.JSON, nullable=False),
+    sa.Column("completion", sa.JSON, nullable=False),
+)

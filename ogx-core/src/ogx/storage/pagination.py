@@ -1,0 +1,56 @@
+"""Cursor pagination the OpenAI way: `after` (an object id), `limit`, `order` by creation time,
+returning `data`, `first_id`, `last_id`, `has_more`. Keyset-based, so it stays correct and fast
+as tables grow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ogx_api import InvalidRequest, NotFound
+
+Order = Literal["asc", "desc"]
+MAX_LIMIT = 100
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidRequest(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", param="limit")
+    return limit
+
+
+async def page(
+    conn: AsyncConnection,
+    table: sa.Table,
+    *,
+    where: Sequence[sa.ColumnElement[bool]],
+    after: str | None,
+    limit: int,
+    order: Order,
+    render: Callable[[Any], dict[str, Any]],
+    created: str = "created_at",
+) -> dict[str, Any]:
+    check_limit(limit)
+    created_col, id_col = table.c[created], table.c.id
+    query = sa.select(table).where(*where)
+    if after is not None:
+        cursor = (
+            await conn.execute(sa.select(created_col).where(id_col == after, *where))
+        ).scalar_one_or_none()
+        if cursor is None:
+            raise NotFound(f"no object {after!r} to page after", param="after")
+        position = sa.tuple_(created_col, id_col)
+        query = query.where(position > (cursor, after) if order == "asc" else position < (cursor, after))
+    ordering = (created_col.asc(), id_col.asc()) if order == "asc" else (created_col.desc(), id_col.desc())
+    rows = (await conn.execute(query.order_by(*ordering).limit(limit + 1))).all()
+    data = [render(row) for row in rows[:limit]]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(rows) > limit,
+    }

@@ -1,0 +1,1 @@
+"""Stores of user-created objects, each owning its tables' queries."""
