@@ -130,10 +130,15 @@ _CLIENT_ERRORS: dict[int, type[OGXError]] = {
 def error_for_backend_status(status_code: int, message: str) -> OGXError:
     """The typed error for an HTTP error status a backend returned.
 
-    A backend's 4xx keeps its status and message (the client's request was at fault); any
-    other status is a `ProviderError` (502) carrying the backend's message.
+    A backend's 4xx keeps its status and message (the client's request was at fault); a 503
+    or 504 says the backend is unavailable or slow and stays so; any other status is a
+    `ProviderError` (502) carrying the backend's message.
     """
     if 400 <= status_code < 500:
         cls = _CLIENT_ERRORS.get(status_code, InvalidRequest)
         return cls(message, status_code=status_code)
+    if status_code == 503:
+        return ProviderUnavailable(f"backend unavailable (503): {message}")
+    if status_code == 504:
+        return ProviderTimeout(f"backend timed out (504): {message}")
     return ProviderError(f"backend error ({status_code}): {message}")

@@ -10,7 +10,9 @@ every failure into the typed errors of `ogx_api.errors`, in one place: `_error_f
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -49,10 +51,12 @@ from ogx_api.inference import (
     ProviderModel,
 )
 from ogx_api.provider import BaseProvider, HealthState, HealthStatus
+from ogx_api.request_context import provider_data
 
 __all__ = ["OpenAICompatConfig", "OpenAICompatInferenceAdapter"]
 
 _MAX_ERROR_TEXT = 500
+_MAX_RETRY_DELAY = 10.0
 
 
 class OpenAICompatConfig(BaseModel):
@@ -96,6 +100,21 @@ class OpenAICompatConfig(BaseModel):
         le=10,
         description="Times a failed connection attempt is retried (only connecting: a request the "
         "backend may have seen is never resent).",
+    )
+
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Times an idempotent call (model listing, health, embeddings) is retried after a "
+        "429, a 5xx, a timeout or a lost connection, with exponential backoff (honouring Retry-After).",
+    )
+    retry_backoff: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        allow_inf_nan=False,
+        description="Seconds before the first retry; doubles each time.",
     )
 
     @field_validator("base_url")
@@ -157,6 +176,10 @@ class OpenAICompatInferenceAdapter(BaseProvider):
     # A listed model whose id contains one of these (lower-cased) is registered as an
     # embedding model; /models does not say which models embed.
     embedding_model_markers: ClassVar[tuple[str, ...]] = ("embed", "bge-", "gte-", "e5-", "minilm")
+    # Per-request credentials: a subclass names its X-OGX-Provider-Data model (also declared as the
+    # spec's `provider_data_validator`) and the field holding the API key, e.g. `vllm_api_key`.
+    provider_data_model: ClassVar[type[BaseModel] | None] = None
+    provider_data_api_key_field: ClassVar[str] = "api_key"
 
     def __init__(self, config: OpenAICompatConfig, client: httpx.AsyncClient | None = None) -> None:
         self.config = config
@@ -197,7 +220,7 @@ class OpenAICompatInferenceAdapter(BaseProvider):
 
     async def health(self) -> HealthStatus:
         try:
-            await self._request_json("GET", self._models_url)
+            await self._request_json("GET", self._models_url, idempotent=True)
         except OGXError as exc:
             return HealthStatus(status=HealthState.error, message=exc.message)
         return HealthStatus(status=HealthState.ok)
@@ -205,7 +228,7 @@ class OpenAICompatInferenceAdapter(BaseProvider):
     # -- InferenceProvider -------------------------------------------------------------------
 
     async def list_models(self) -> list[ProviderModel]:
-        body = await self._request_json("GET", self._models_url)
+        body = await self._request_json("GET", self._models_url, idempotent=True)
         entries = body.get("data")
         if not isinstance(entries, list):
             raise ProviderError(f"the backend at {self._display_url} answered /models without a 'data' list")
@@ -239,9 +262,23 @@ class OpenAICompatInferenceAdapter(BaseProvider):
         return self._stream(self._completions_url, request.backend_payload())
 
     async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
-        return await self._request_json("POST", self._embeddings_url, request.backend_payload())
+        return await self._request_json(
+            "POST", self._embeddings_url, request.backend_payload(), idempotent=True
+        )
 
     # -- transport ---------------------------------------------------------------------------
+
+    def _request_headers(self) -> dict[str, str]:
+        """The configured headers, with the client's own key when it sent one in the
+        `X-OGX-Provider-Data` header (see `provider_data_model`)."""
+        if self.provider_data_model is None:
+            return self._headers
+        data = provider_data(self.provider_data_model)
+        key = getattr(data, self.provider_data_api_key_field, None) if data is not None else None
+        if key is None:
+            return self._headers
+        secret = key.get_secret_value() if isinstance(key, SecretStr) else str(key)
+        return {**self._headers, "Authorization": f"Bearer {secret}"}
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -249,10 +286,28 @@ class OpenAICompatInferenceAdapter(BaseProvider):
             raise RuntimeError(f"{type(self).__name__} is not started: await start() first")
         return self._client
 
-    async def _request_json(self, method: str, url: str, payload: dict[str, Any] | None = None) -> Any:
+    async def _request_json(
+        self, method: str, url: str, payload: dict[str, Any] | None = None, *, idempotent: bool = False
+    ) -> Any:
+        """One JSON call; an idempotent one is retried (bounded, with backoff) when the failure
+        says the backend is busy, down or slow rather than that the request is wrong."""
+        attempt = 0
+        while True:
+            try:
+                return await self._request_json_once(method, url, payload)
+            except (RateLimited, ProviderUnavailable, ProviderTimeout, ProviderError) as exc:
+                if not idempotent or attempt >= self.config.max_retries:
+                    raise
+                delay = self.config.retry_backoff * 2**attempt * (1 + random.random() / 4)
+                if isinstance(exc, RateLimited) and exc.retry_after:
+                    delay = exc.retry_after
+                attempt += 1
+                await asyncio.sleep(min(delay, _MAX_RETRY_DELAY))
+
+    async def _request_json_once(self, method: str, url: str, payload: dict[str, Any] | None) -> Any:
         try:
             content = None if payload is None else _json_bytes(payload)
-            response = await self._http.request(method, url, content=content, headers=self._headers)
+            response = await self._http.request(method, url, content=content, headers=self._request_headers())
             if response.status_code >= 400:
                 raise self._error_for(response)
             body = _json_loads(response.content)
@@ -272,7 +327,7 @@ class OpenAICompatInferenceAdapter(BaseProvider):
         stream that stops before `[DONE]` raises `ProviderError` after what it did relay."""
         try:
             request = self._http.build_request(
-                "POST", url, content=_json_bytes(payload), headers=self._headers
+                "POST", url, content=_json_bytes(payload), headers=self._request_headers()
             )
             response = await self._http.send(request, stream=True)
             try:

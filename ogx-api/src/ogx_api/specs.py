@@ -39,10 +39,17 @@ class ProviderSpec(BaseModel):
     api_dependencies: tuple[Api, ...] = ()
     optional_api_dependencies: tuple[Api, ...] = ()
     description: str = ""
+    provider_data_validator: str | None = Field(
+        default=None,
+        description="Dotted path of a pydantic model for this provider's part of the "
+        "`X-OGX-Provider-Data` request header (per-request credentials).",
+    )
 
-    @field_validator("config_class", "factory")
+    @field_validator("config_class", "factory", "provider_data_validator")
     @classmethod
-    def _dotted_path(cls, value: str) -> str:
+    def _dotted_path(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         module, _, attr = value.replace(":", ".").rpartition(".")
         if not module or not attr:
             raise ValueError(f"{value!r} is not a dotted import path like 'package.module:Name'")

@@ -33,6 +33,7 @@ from ogx_api.inference import (
     ModelType,
     ProviderModel,
 )
+from ogx_api.request_context import provider_data
 
 FAKE_PROVIDER_TYPE = "inline::fake"
 
@@ -43,8 +44,15 @@ def fake_provider_spec() -> ProviderSpec:
         provider_type=FAKE_PROVIDER_TYPE,
         config_class="ogx_api.testing.fakes:FakeInferenceConfig",
         factory="ogx_api.testing.fakes:FakeInferenceProvider",
+        provider_data_validator="ogx_api.testing.fakes:FakeProviderData",
         description="Deterministic fake inference for tests",
     )
+
+
+class FakeProviderData(BaseModel):
+    """The fake's part of `X-OGX-Provider-Data`; what it received is kept in `seen_api_keys`."""
+
+    fake_api_key: SecretStr | None = None
 
 
 class FakeInferenceConfig(BaseModel):
@@ -63,6 +71,7 @@ class FakeInferenceProvider(BaseProvider):
         self.config = config
         self.requests: list[Any] = []  # every request received, newest last
         self.streams_closed = 0  # streams that ended, fully read or not
+        self.seen_api_keys: list[str | None] = []  # fake_api_key of each chat request
 
     async def health(self) -> HealthStatus:
         return HealthStatus(status=HealthState.ok)
@@ -81,6 +90,9 @@ class FakeInferenceProvider(BaseProvider):
 
     async def chat_completion(self, request: ChatCompletionRequest) -> ChatCompletion:
         self.requests.append(request)
+        data = provider_data(FakeProviderData)
+        key = data.fake_api_key if data else None
+        self.seen_api_keys.append(key.get_secret_value() if key else None)
         text = _reply(request)
         return {
             "id": "chatcmpl-fake",

@@ -106,6 +106,16 @@ def prepare_providers(
     return prepared
 
 
+def provider_data_validators(prepared: list[PreparedProvider]) -> list[type[BaseModel]]:
+    """The distinct `X-OGX-Provider-Data` models of the configured providers."""
+    found: dict[str, type[BaseModel]] = {}
+    for p in prepared:
+        dotted = p.loaded.spec.provider_data_validator
+        if dotted and dotted not in found:
+            found[dotted] = import_object(dotted, p.loaded)
+    return list(found.values())
+
+
 def path_parts(path: str) -> tuple[str | int, ...]:
     parts: list[str | int] = []
     for piece in path.replace("]", "").split("."):

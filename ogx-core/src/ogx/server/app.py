@@ -16,11 +16,17 @@ from fastapi import FastAPI
 from ogx import __version__
 from ogx.config import RunConfig
 from ogx.plugins import PluginManager
-from ogx.providers.resolver import ProviderInstance, prepare_providers, start_providers
+from ogx.providers.resolver import (
+    ProviderInstance,
+    prepare_providers,
+    provider_data_validators,
+    start_providers,
+)
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
 from ogx.server import body
 from ogx.server.errors import ErrorLayer
+from ogx.server.provider_data import ProviderDataMiddleware
 from ogx.server.routes import inspect, models, openai_inference
 from ogx.server.services import Services
 from ogx.storage import create_engine, migrate, resolve_storage_url
@@ -93,6 +99,9 @@ def create_app(
     errors = ErrorLayer()
     errors.install(app)
     app.state.errors = errors
+    validators = provider_data_validators(prepared)
+    if validators:
+        app.add_middleware(ProviderDataMiddleware, validators=validators, errors=errors)
     for module in (openai_inference, models, inspect):
         app.include_router(module.router)
     body.install_schemas(app)

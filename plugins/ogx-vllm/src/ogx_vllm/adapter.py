@@ -9,11 +9,13 @@ import httpx
 from ogx_api import Api
 from ogx_api.inference import ProviderModel
 from ogx_api.openai_compat import OpenAICompatInferenceAdapter
-from ogx_vllm.config import VLLMConfig
+from ogx_vllm.config import VLLMConfig, VLLMProviderData
 
 
 class VLLMInferenceAdapter(OpenAICompatInferenceAdapter):
     config: VLLMConfig
+    provider_data_model = VLLMProviderData
+    provider_data_api_key_field = "vllm_api_key"
 
     def describe_model(self, entry: dict[str, Any]) -> ProviderModel | None:
         model = super().describe_model(entry)

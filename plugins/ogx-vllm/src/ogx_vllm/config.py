@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ogx_api.openai_compat import OpenAICompatConfig
 
@@ -32,4 +32,14 @@ class VLLMConfig(OpenAICompatConfig):
     api_key: SecretStr | None = Field(
         default_factory=_api_key_from_env,
         description="The key vLLM was started with (`--api-key`). Default: env `VLLM_API_KEY`, else none.",
+    )
+
+
+class VLLMProviderData(BaseModel):
+    """This provider's part of the `X-OGX-Provider-Data` request header."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    vllm_api_key: SecretStr | None = Field(
+        default=None, description="Used instead of `api_key` for this request."
     )

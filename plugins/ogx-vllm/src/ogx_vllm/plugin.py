@@ -15,6 +15,7 @@ def ogx_provider_specs() -> list[ProviderSpec]:
             provider_type="remote::vllm",
             config_class="ogx_vllm.config:VLLMConfig",
             factory="ogx_vllm.adapter:create_provider",
+            provider_data_validator="ogx_vllm.config:VLLMProviderData",
             description="Chat, completions and embeddings served by a vLLM server (or any "
             "OpenAI-compatible server) over HTTP.",
         )
