@@ -22,5 +22,7 @@ if [ -z "$llama_wheel" ]; then
     python3 -m pip wheel --quiet --disable-pip-version-check --no-deps "llama-cpp-python==$llama_version" -w "$wheels"
   llama_wheel=$(ls "$wheels"/llama_cpp_python-"$llama_version"-*.whl | head -n 1)
 fi
-uv sync --all-packages --locked --no-install-package llama-cpp-python --quiet
-uv pip install --quiet --python .venv/bin/python --no-deps "$llama_wheel"
+# Offline first: a machine that has everything needs no network (and answers faster).
+uv sync --all-packages --locked --no-install-package llama-cpp-python --quiet --offline 2>/dev/null ||
+  uv sync --all-packages --locked --no-install-package llama-cpp-python --quiet
+uv pip install --quiet --offline --python .venv/bin/python --no-deps "$llama_wheel"
