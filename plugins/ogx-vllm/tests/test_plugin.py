@@ -7,5 +7,5 @@ from ogx_api.testing.discovery import PluginDiscoverySuite
 class TestDiscovery(PluginDiscoverySuite):
     entry_point = "vllm"
     distribution = "ogx-vllm"
-    provider_types = {"remote::vllm": Api.inference}  # noqa: RUF012
+    provider_types = {"remote::vllm": Api.inference}
     heavy_modules = ("ogx_vllm.adapter", "ogx_vllm.config", "httpx")
