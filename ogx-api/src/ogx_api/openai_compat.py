@@ -183,6 +183,7 @@ class OpenAICompatInferenceAdapter(BaseProvider):
 
     def __init__(self, config: OpenAICompatConfig, client: httpx.AsyncClient | None = None) -> None:
         self.config = config
+        self.default_body_fields: dict[str, Any] = {}  # sent unless the client set them
         self._client = client
         self._owns_client = False
         base = config.base_url
@@ -250,23 +251,31 @@ class OpenAICompatInferenceAdapter(BaseProvider):
         )
 
     async def chat_completion(self, request: ChatCompletionRequest) -> ChatCompletion:
-        return await self._request_json("POST", self._chat_url, request.backend_payload())
+        return await self._request_json("POST", self._chat_url, self._payload(request))
 
     def chat_completion_stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
-        return self._stream(self._chat_url, request.backend_payload())
+        return self._stream(self._chat_url, self._payload(request))
 
     async def completion(self, request: CompletionRequest) -> Completion:
-        return await self._request_json("POST", self._completions_url, request.backend_payload())
+        return await self._request_json("POST", self._completions_url, self._payload(request))
 
     def completion_stream(self, request: CompletionRequest) -> AsyncIterator[Completion]:
-        return self._stream(self._completions_url, request.backend_payload())
+        return self._stream(self._completions_url, self._payload(request))
 
     async def embeddings(self, request: EmbeddingsRequest) -> EmbeddingsResponse:
-        return await self._request_json(
-            "POST", self._embeddings_url, request.backend_payload(), idempotent=True
-        )
+        return await self._request_json("POST", self._embeddings_url, self._payload(request), idempotent=True)
 
     # -- transport ---------------------------------------------------------------------------
+
+    def _payload(
+        self, request: ChatCompletionRequest | CompletionRequest | EmbeddingsRequest
+    ) -> dict[str, Any]:
+        """The request body for the backend: what the client sent, plus `default_body_fields`
+        the client did not set (e.g. Ollama's `keep_alive`)."""
+        payload = request.backend_payload()
+        for key, value in self.default_body_fields.items():
+            payload.setdefault(key, value)
+        return payload
 
     def _request_headers(self) -> dict[str, str]:
         """The configured headers, with the client's own key when it sent one in the
