@@ -1,0 +1,1 @@
+"""OGX inference provider `remote::bedrock`: Amazon Bedrock Runtime."""
