@@ -34,7 +34,9 @@ PINNED_EXPORTS = {
     "hookspec",
 }
 
-HOOKS = [name for name, value in vars(hookspecs).items() if name.startswith("ogx_") and inspect.isfunction(value)]
+HOOKS = [
+    name for name, value in vars(hookspecs).items() if name.startswith("ogx_") and inspect.isfunction(value)
+]
 
 
 def test_exports_are_pinned():

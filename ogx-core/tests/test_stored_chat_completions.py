@@ -98,3 +98,15 @@ async def test_stored_completions_survive_a_restart(serve, fake_inference):
         ]
     async with serve(fake_inference()) as (client, _):
         assert (await client.get(f"/v1/chat/completions/{completion_id}")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [{f"k{i}": "v" for i in range(17)}, {"k" * 65: "v"}, {"k": "v" * 513}, {"k": "a\x00b"}],
+    ids=["17-pairs", "long-key", "long-value", "nul"],
+)
+async def test_metadata_beyond_openais_limits_is_400(serve, fake_inference, metadata):
+    async with serve(fake_inference()) as (client, _):
+        created = await client.post("/v1/chat/completions", json=chat("x", store=True, metadata=metadata))
+    assert created.status_code == 400
+    assert created.json()["error"]["param"] == "metadata"

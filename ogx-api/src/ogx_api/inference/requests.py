@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ogx_api.metadata import Metadata
+
 
 class _Part(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -252,7 +254,7 @@ class ChatCompletionRequest(_InferenceRequest):
     service_tier: Literal["auto", "default", "flex", "scale", "priority"] | None = None
     stop: Stop = None
     store: bool | None = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata | None = None
     stream: bool | None = None
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)

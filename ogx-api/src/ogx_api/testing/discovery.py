@@ -37,7 +37,9 @@ class PluginDiscoverySuite:
 
     def _entry_point(self) -> EntryPoint:
         matches = [ep for ep in entry_points(group=PROJECT_NAME) if ep.name == self.entry_point]
-        assert len(matches) == 1, f"expected one {self.entry_point!r} entry point in group 'ogx', found {matches}"
+        assert len(matches) == 1, (
+            f"expected one {self.entry_point!r} entry point in group 'ogx', found {matches}"
+        )
         return matches[0]
 
     def test_entry_point_is_installed_by_the_distribution(self) -> None:

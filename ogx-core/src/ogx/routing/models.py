@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ogx.config import ModelConfig
 from ogx.storage import tables
+from ogx.storage.engine import serialized_transaction
 from ogx_api import InvalidRequest, NotFound
 from ogx_api.inference import InferenceProvider, ModelType, ProviderModel
 
@@ -215,7 +216,7 @@ class ModelRegistry:
             for e in self._discovered[pid]
         ]
         try:
-            async with self._engine.begin() as conn:
+            async with serialized_transaction(self._engine, "ogx-model-registry") as conn:
                 await conn.execute(
                     tables.models.delete().where(tables.models.c.provider_id.in_(provider_ids))
                 )

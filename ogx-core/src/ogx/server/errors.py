@@ -12,6 +12,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -123,6 +124,19 @@ class ErrorLayer:
                 error = OGXError(str(exc.detail), status_code=exc.status_code, code="http_error")
             return self.render(request, error)
 
+        async def on_database_error(request: Request, exc: Exception) -> Response:
+            if not _is_data_exception(exc):
+                return await on_unexpected(request, exc)
+            # e.g. PostgreSQL refusing a NUL character in a query parameter bound to a text column
+            logger.info("database refused a value from %s %s: %s", request.method, request.url.path, exc)
+            return self.render(
+                request,
+                InvalidRequest(
+                    "the request contains a value that cannot be stored or searched (e.g. a NUL character)",
+                    code="invalid_value",
+                ),
+            )
+
         async def on_unexpected(request: Request, exc: Exception) -> Response:
             logger.exception("unhandled error in %s %s", request.method, request.url.path)
             return self.render(request, OGXError("internal server error", code="internal_error"))
@@ -130,4 +144,17 @@ class ErrorLayer:
         app.add_exception_handler(OGXError, on_ogx_error)
         app.add_exception_handler(RequestValidationError, on_validation_error)
         app.add_exception_handler(StarletteHTTPException, on_http_error)
+        app.add_exception_handler(sa_exc.DBAPIError, on_database_error)
         app.add_exception_handler(Exception, on_unexpected)
+
+
+def _is_data_exception(exc: Exception) -> bool:
+    """SQLSTATE class 22 (data exception): the value, not the server, is at fault."""
+    if isinstance(exc, sa_exc.DataError):
+        return True
+    orig = getattr(exc, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None)
+        if isinstance(code, str) and code.startswith("22"):
+            return True
+    return False

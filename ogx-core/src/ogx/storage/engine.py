@@ -4,13 +4,16 @@ share one file; PostgreSQL is reached through asyncpg."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import zlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -72,3 +75,21 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # Writers that read first (migrations) ask for IMMEDIATE so concurrent workers queue on the
         # busy timeout instead of failing with a stale snapshot.
         connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+
+def lock_key(name: str) -> int:
+    """The PostgreSQL advisory-lock key that `serialized_transaction(engine, name)` takes."""
+    return zlib.crc32(name.encode())
+
+
+@asynccontextmanager
+async def serialized_transaction(engine: AsyncEngine, name: str) -> AsyncIterator[AsyncConnection]:
+    """A write transaction that concurrent workers and replicas run one at a time: SQLite's
+    `BEGIN IMMEDIATE` takes the write lock up front (no stale-snapshot failures for read-then-write),
+    PostgreSQL takes a transaction-scoped advisory lock named by `name`."""
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+        async with conn.begin():
+            if engine.dialect.name == "postgresql":
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+            yield conn

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-_ADVISORY_LOCK_KEY = 0x0_6F_67_78  # "ogx"
+from ogx.storage.engine import serialized_transaction
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,8 @@ _versions = sa.Table(
 
 async def migrate(engine: AsyncEngine, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
     """Apply the migrations not yet applied; return the versions this call applied."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
-        async with conn.begin():
-            if engine.dialect.name == "postgresql":
-                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
-            return await conn.run_sync(_apply_pending, migrations)
+    async with serialized_transaction(engine, "ogx-migrations") as conn:
+        return await conn.run_sync(_apply_pending, migrations)
 
 
 def _apply_pending(conn: Connection, migrations: tuple[Migration, ...]) -> list[int]:

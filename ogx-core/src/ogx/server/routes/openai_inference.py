@@ -16,6 +16,7 @@ from ogx.server.sse import openai_event, sse_response
 from ogx_api import OGXError
 from ogx_api.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
 from ogx_api.inference.responses import ChatCompletion, Completion, EmbeddingsResponse
+from ogx_api.metadata import Metadata
 
 router = APIRouter(prefix="/v1", tags=["inference"])
 
@@ -90,7 +91,7 @@ async def get_chat_completion(request: Request, completion_id: str) -> Response:
 
 
 class UpdateChatCompletion(BaseModel):
-    metadata: dict[str, str] = Field(description="Replaces the stored completion's metadata")
+    metadata: Metadata = Field(description="Replaces the stored completion's metadata")
 
 
 @router.post("/chat/completions/{completion_id}", summary="Update a stored chat completion's metadata")

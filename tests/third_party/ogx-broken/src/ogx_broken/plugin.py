@@ -3,7 +3,6 @@ dependencies are missing does. OGX must skip it, report it, and keep serving."""
 
 # Never installed: importing this module fails, as a plugin with a missing dependency does.
 import ogx_broken_missing_sdk  # noqa: F401  # pyright: ignore[reportMissingImports]
-
 from ogx_api import Api, ProviderSpec, hookimpl
 
 
