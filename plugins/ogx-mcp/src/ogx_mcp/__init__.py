@@ -1,0 +1,1 @@
+"""OGX tool runtime `remote::model-context-protocol`: tools served by MCP servers."""
