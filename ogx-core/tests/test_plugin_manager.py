@@ -38,6 +38,11 @@ def build(*plugins: tuple[PluginInfo, object], **environ: str) -> PluginManager:
     return PluginManager(load_entry_points=False, plugins=list(plugins), environ=environ)
 
 
+def declared(manager: PluginManager) -> dict:
+    """The provider specs that plugins other than the built-in one declared."""
+    return {t: s for t, s in manager.provider_specs.items() if s.plugin != BUILTIN}
+
+
 def raising(exc: Exception):
     def hook() -> list:
         raise exc
@@ -52,7 +57,7 @@ def test_builtin_plugin_is_always_registered_first() -> None:
     manager = build()
     assert manager.plugins == [BUILTIN]
     assert manager.failures == []
-    assert manager.provider_specs == {}
+    assert {t: s.plugin for t, s in manager.provider_specs.items()} == {"inline::localfs": BUILTIN}
 
 
 def test_builtin_plugin_ships_the_starter_distribution() -> None:
@@ -64,7 +69,7 @@ def test_builtin_plugin_ships_the_starter_distribution() -> None:
 def test_provider_specs_are_collected_with_the_plugin_they_come_from() -> None:
     vllm, faiss = spec("remote::vllm"), spec("inline::faiss", Api.vector_io)
     manager = build((info("vllm"), specs_plugin(vllm)), (info("faiss"), specs_plugin(faiss)))
-    assert {t: (s.spec, s.plugin) for t, s in manager.provider_specs.items()} == {
+    assert {t: (s.spec, s.plugin) for t, s in declared(manager).items()} == {
         "remote::vllm": (vllm, info("vllm")),
         "inline::faiss": (faiss, info("faiss")),
     }
@@ -81,7 +86,7 @@ def test_plugin_may_be_a_module_or_an_object_with_hook_methods() -> None:
             return [spec("remote::b")]
 
     manager = build((info("a"), module), (info("b"), ObjectPlugin()))
-    assert sorted(manager.provider_specs) == ["remote::a", "remote::b"]
+    assert sorted(declared(manager)) == ["remote::a", "remote::b"]
 
 
 def test_distributions_from_plugins_are_collected() -> None:
@@ -122,7 +127,7 @@ def test_second_plugin_with_the_same_name_is_a_failure() -> None:
         (info("p", "ogx-first"), specs_plugin(spec("remote::a"))),
         (info("p", "ogx-second"), specs_plugin(spec("remote::b"))),
     )
-    assert list(manager.provider_specs) == ["remote::a"]
+    assert list(declared(manager)) == ["remote::a"]
     [failure] = manager.failures
     assert failure.distribution == "ogx-second" and "already registered" in (failure.error or "")
 
@@ -153,7 +158,7 @@ def test_broken_hook_is_recorded_and_other_plugins_still_load(hook, error: str) 
         (info("bad"), types.SimpleNamespace(ogx_provider_specs=hook)),
         (info("good"), specs_plugin(spec("remote::good"))),
     )
-    assert list(manager.provider_specs) == ["remote::good"]
+    assert list(declared(manager)) == ["remote::good"]
     [failure] = manager.failures
     assert (failure.name, failure.distribution) == ("bad", "ogx-bad")
     assert error in (failure.error or "")
@@ -163,7 +168,7 @@ def test_single_spec_returned_instead_of_a_list_is_a_failure() -> None:
     manager = build(
         (info("bad"), types.SimpleNamespace(ogx_provider_specs=hookimpl(lambda: spec("remote::x"))))
     )
-    assert manager.provider_specs == {}
+    assert declared(manager) == {}
     [failure] = manager.failures
     assert failure.name == "bad"
 
@@ -191,7 +196,7 @@ def test_misspelled_hook_is_a_failure_with_a_hint(hook_name: str, hint: str) -> 
     assert failure.name == "typo"
     assert failure.error == f"implements unknown hooks: {hint}"
     assert info("typo") not in manager.plugins
-    assert list(manager.provider_specs) == ["remote::good"]
+    assert list(declared(manager)) == ["remote::good"]
 
 
 def test_hook_with_unexpected_arguments_is_a_failure() -> None:

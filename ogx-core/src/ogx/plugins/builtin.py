@@ -6,7 +6,7 @@ from importlib import resources
 
 import yaml
 
-from ogx_api import Distribution, ProviderSpec, hookimpl
+from ogx_api import Api, Distribution, ProviderSpec, hookimpl
 
 _DISTRIBUTIONS = {
     "starter": "Remote providers switched on by environment (VLLM_URL, …); embedded defaults otherwise.",
@@ -15,7 +15,15 @@ _DISTRIBUTIONS = {
 
 @hookimpl
 def ogx_provider_specs() -> list[ProviderSpec]:
-    return []
+    return [
+        ProviderSpec(
+            api=Api.files,
+            provider_type="inline::localfs",
+            config_class="ogx.files.localfs:LocalFSConfig",
+            factory="ogx.files.localfs:create_provider",
+            description="Uploaded files in a local directory (the default when no files provider is configured)",
+        ),
+    ]
 
 
 @hookimpl

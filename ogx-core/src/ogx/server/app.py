@@ -15,6 +15,8 @@ from fastapi import FastAPI
 
 from ogx import __version__
 from ogx.config import RunConfig
+from ogx.files import start_files, with_localfs_defaults
+from ogx.jobs import JobQueue, JobRunner
 from ogx.plugins import PluginManager
 from ogx.providers.resolver import (
     ProviderInstance,
@@ -27,6 +29,7 @@ from ogx.routing.models import ModelRegistry
 from ogx.server import body
 from ogx.server.errors import ErrorLayer
 from ogx.server.provider_data import ProviderDataMiddleware
+from ogx.server.routes import files as files_routes
 from ogx.server.routes import inspect, models, openai_inference
 from ogx.server.services import Services
 from ogx.storage import create_engine, migrate, resolve_storage_url
@@ -45,6 +48,7 @@ def create_app(
     environ: Mapping[str, str] | None = None,
 ) -> FastAPI:
     plugins = plugins if plugins is not None else PluginManager()
+    config = with_localfs_defaults(config, environ)
     prepared = prepare_providers(config, plugins)
     storage_url = resolve_storage_url(config.storage.url, config.name or "default", environ)
 
@@ -76,6 +80,12 @@ def create_app(
                     await registry.refresh()
             refresher = asyncio.create_task(registry.run_refresh_loop(config.server.model_refresh_interval))
             stack.callback(refresher.cancel)
+            files = await start_files(config, instances, engine, stack, environ)
+            jobs = JobQueue(engine)
+            # Last to start, first to stop: handlers may use any service above.
+            job_runner = JobRunner(jobs)
+            await job_runner.start()
+            stack.push_async_callback(job_runner.stop)
             app.state.ogx = Services(
                 config=config,
                 plugins=plugins,
@@ -84,6 +94,8 @@ def create_app(
                 inference=inference,  # type: ignore[arg-type]
                 chat_completions=chat_completions,
                 started_at=time.time(),
+                files=files,
+                jobs=jobs,
             )
             logger.info(
                 "OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list())
@@ -104,6 +116,7 @@ def create_app(
         app.add_middleware(ProviderDataMiddleware, validators=validators, errors=errors)
     for module in (openai_inference, models, inspect):
         app.include_router(module.router)
+    app.include_router(files_routes.router)
     body.install_schemas(app)
     return app
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ogx.config import RunConfig
+from ogx.files import FilesService
+from ogx.jobs import JobQueue
 from ogx.plugins import PluginManager
 from ogx.providers.resolver import ProviderInstance
 from ogx.routing.inference import InferenceRouter
@@ -23,6 +25,8 @@ class Services:
     inference: InferenceRouter
     chat_completions: ChatCompletionStore
     started_at: float
+    files: FilesService
+    jobs: JobQueue
 
 
 def services(request: Request) -> Services:

@@ -61,9 +61,57 @@ def _v2_chat_completions(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v3_files(conn: Connection) -> None:
+    md = sa.MetaData()
+    table = sa.Table(
+        "files",
+        md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+        sa.Column("expires_at", sa.BigInteger, nullable=True),  # unix seconds
+        sa.Column("filename", sa.Text, nullable=False),
+        sa.Column("purpose", sa.String(32), nullable=False),
+        sa.Column("bytes", sa.BigInteger, nullable=False),
+        sa.Column("content_type", sa.String(256), nullable=False),
+        sa.Column("provider_id", sa.String(128), nullable=False),
+    )
+    sa.Index("ix_files_order", table.c.owner, table.c.created_at, table.c.id)
+    sa.Index("ix_files_expires_at", table.c.expires_at)
+    md.create_all(conn)
+
+
+def _v4_jobs(conn: Connection) -> None:
+    md = sa.MetaData()
+    table = sa.Table(
+        "jobs",
+        md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("kind", sa.String(128), nullable=False),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("max_attempts", sa.Integer, nullable=False),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("lease_owner", sa.String(256), nullable=True),
+        sa.Column("lease_expires_at", sa.Float, nullable=True),  # unix seconds, as are the times below
+        sa.Column("run_after", sa.Float, nullable=False),
+        sa.Column("result", sa.JSON, nullable=True),
+        sa.Column("error", sa.Text, nullable=True),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("updated_at", sa.Float, nullable=False),
+        sa.Column("finished_at", sa.Float, nullable=True),
+    )
+    sa.Index("ix_jobs_due", table.c.status, table.c.run_after)
+    sa.Index("ix_jobs_lease", table.c.status, table.c.lease_expires_at)
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models registry", _v1_models),
     Migration(2, "stored chat completions", _v2_chat_completions),
+    Migration(3, "files", _v3_files),
+    Migration(4, "background jobs with leases", _v4_jobs),
 )
 
 _versions = sa.Table(

@@ -33,3 +33,37 @@ chat_completions = sa.Table(
     sa.Column("input_messages", sa.JSON, nullable=False),
     sa.Column("completion", sa.JSON, nullable=False),
 )
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+    sa.Column("expires_at", sa.BigInteger, nullable=True),  # unix seconds; null: never
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("content_type", sa.String(256), nullable=False),
+    sa.Column("provider_id", sa.String(128), nullable=False),  # the files provider holding the bytes
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(128), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # queued, running, succeeded, failed, cancelled
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("lease_owner", sa.String(256), nullable=True),  # the worker running it
+    sa.Column("lease_expires_at", sa.Float, nullable=True),  # unix seconds, as are the times below
+    sa.Column("run_after", sa.Float, nullable=False),
+    sa.Column("result", sa.JSON, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float, nullable=True),
+)

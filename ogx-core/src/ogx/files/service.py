@@ -1,0 +1,359 @@
+"""The files service: ids, metadata rows (with their owner), expiry, the size limit, and the
+bytes through a `FilesProvider`. The files routes use it, and so do the APIs that read or write
+files by id (vector-store ingestion, batches)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ogx.storage import tables
+from ogx.storage.pagination import Order
+from ogx_api import InvalidRequest, NotFound, PayloadTooLarge, ProviderUnavailable
+from ogx_api.files import FilesProvider
+
+logger = logging.getLogger(__name__)
+
+_table = tables.files
+
+# Purposes a client may upload with (CreateFileRequest) and those a file may have (OpenAIFile;
+# the `*_output`/`-results` ones are written by the server's own APIs).
+UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+PURPOSES = (*UPLOAD_PURPOSES, "assistants_output", "batch_output", "fine-tune-results")
+MIN_EXPIRY_SECONDS = 3600
+MAX_EXPIRY_SECONDS = 30 * 24 * 3600
+BATCH_DEFAULT_EXPIRY_SECONDS = 30 * 24 * 3600
+MAX_LIST_LIMIT = 10_000
+SWEEP_INTERVAL = 60.0
+_SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A file's metadata row."""
+
+    id: str
+    owner: str | None
+    created_at_ns: int
+    expires_at: int | None
+    filename: str
+    purpose: str
+    bytes: int
+    content_type: str
+    provider_id: str
+
+    def to_openai(self) -> dict[str, Any]:
+        """The `OpenAIFile` object."""
+        return {
+            "id": self.id,
+            "object": "file",
+            "bytes": self.bytes,
+            "created_at": self.created_at_ns // 1_000_000_000,
+            "expires_at": self.expires_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": "processed",
+            "status_details": None,
+        }
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """Bytes stored under an id that has no metadata row yet: `commit` publishes it,
+    `discard` removes it."""
+
+    id: str
+    bytes: int
+    provider_id: str
+    owner: str | None
+
+
+class FilesService:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        providers: Mapping[str, FilesProvider],
+        *,
+        clock: Callable[[], int] = time.time_ns,
+        sweep_interval: float = SWEEP_INTERVAL,
+    ) -> None:
+        """`providers` maps provider ids to providers; new files go to the first, and each file
+        is read from the provider that stored it. `clock` gives the time in nanoseconds."""
+        if not providers:
+            raise ValueError("FilesService needs at least one files provider")
+        self._engine = engine
+        self._providers = dict(providers)
+        self._upload_provider_id = next(iter(self._providers))
+        self.clock = clock
+        self._sweep_interval = sweep_interval
+        self._sweeper: asyncio.Task[None] | None = None
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self._providers[self._upload_provider_id].max_upload_bytes
+
+    def too_large(self) -> PayloadTooLarge:
+        limit = self.max_upload_bytes
+        return PayloadTooLarge(
+            f"the file exceeds this server's upload limit of {limit} bytes ({_human(limit)})",
+            param="file",
+            code="file_too_large",
+        )
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_periodically(), name="ogx-files-sweeper")
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+
+    # -- writing ------------------------------------------------------------------------------
+
+    async def stage(self, chunks: AsyncIterator[bytes], *, owner: str | None) -> StagedFile:
+        """Store the bytes under a new id, counting them: beyond `max_upload_bytes` the upload
+        stops with `PayloadTooLarge` and the provider removes what it had written."""
+        file_id = f"file-{secrets.token_hex(12)}"
+        provider = self._providers[self._upload_provider_id]
+        size = await provider.write(file_id, self._bounded(chunks, provider.max_upload_bytes))
+        return StagedFile(file_id, size, self._upload_provider_id, owner)
+
+    async def commit(
+        self,
+        staged: StagedFile,
+        *,
+        filename: str,
+        purpose: str,
+        expires_after: int | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> dict[str, Any]:
+        """Publish a staged file; `expires_after` is in seconds from now."""
+        if purpose not in PURPOSES:
+            raise InvalidRequest(
+                f"unknown purpose {purpose!r}; one of: {', '.join(PURPOSES)}", param="purpose"
+            )
+        if expires_after is None and purpose == "batch":
+            expires_after = BATCH_DEFAULT_EXPIRY_SECONDS
+        created_at = self.clock()
+        info = FileInfo(
+            id=staged.id,
+            owner=staged.owner,
+            created_at_ns=created_at,
+            expires_at=None if expires_after is None else created_at // 1_000_000_000 + expires_after,
+            filename=filename,
+            purpose=purpose,
+            bytes=staged.bytes,
+            content_type=content_type,
+            provider_id=staged.provider_id,
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(_table.insert().values(**_row(info)))
+        return info.to_openai()
+
+    async def discard(self, staged: StagedFile) -> None:
+        await self._providers[staged.provider_id].delete(staged.id)
+
+    async def create(
+        self,
+        chunks: AsyncIterator[bytes],
+        *,
+        filename: str,
+        purpose: str,
+        owner: str | None,
+        expires_after: int | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> dict[str, Any]:
+        """Store a file written by the server itself (a batch's output, …)."""
+        staged = await self.stage(chunks, owner=owner)
+        try:
+            return await self.commit(
+                staged,
+                filename=filename,
+                purpose=purpose,
+                expires_after=expires_after,
+                content_type=content_type,
+            )
+        except BaseException:
+            await self.discard(staged)
+            raise
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def info(self, file_id: str, owner: str | None) -> FileInfo:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(_table).where(_table.c.id == file_id, *self._visible(owner)))
+            ).first()
+        if row is None:
+            raise NotFound(f"file {file_id!r} not found", param="file_id")
+        return _info(row)
+
+    async def get(self, file_id: str, owner: str | None) -> dict[str, Any]:
+        return (await self.info(file_id, owner)).to_openai()
+
+    async def open(self, file_id: str, owner: str | None) -> tuple[FileInfo, AsyncIterator[bytes]]:
+        """The file's metadata and its bytes as a stream."""
+        info = await self.info(file_id, owner)
+        provider = self._providers.get(info.provider_id)
+        if provider is None:
+            raise ProviderUnavailable(
+                f"file {file_id!r} is stored by files provider {info.provider_id!r}, which is not configured"
+            )
+        return info, provider.read(file_id)
+
+    async def list(
+        self, *, owner: str | None, after: str | None, limit: int, order: Order, purpose: str | None
+    ) -> dict[str, Any]:
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise InvalidRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}", param="limit")
+        where = self._visible(owner)
+        if purpose is not None:
+            if purpose not in PURPOSES:
+                raise InvalidRequest(
+                    f"unknown purpose {purpose!r}; one of: {', '.join(PURPOSES)}", param="purpose"
+                )
+            where.append(_table.c.purpose == purpose)
+        async with self._engine.connect() as conn:
+            return await _page(conn, where=where, after=after, limit=limit, order=order)
+
+    # -- deleting -----------------------------------------------------------------------------
+
+    async def delete(self, file_id: str, owner: str | None) -> dict[str, Any]:
+        info = await self.info(file_id, owner)
+        async with self._engine.begin() as conn:
+            deleted = (await conn.execute(_table.delete().where(_table.c.id == info.id))).rowcount
+        if deleted:  # else a concurrent delete (or the sweep) got there first and removes the bytes
+            await self._delete_bytes(info)
+        return {"id": file_id, "object": "file", "deleted": True}
+
+    async def sweep_expired(self) -> int:
+        """Delete expired files (they are invisible from the moment they expire); returns how
+        many. Several workers may sweep at once: each file is deleted by whoever removes its row."""
+        removed = 0
+        while True:
+            now = self.clock() // 1_000_000_000
+            async with self._engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        sa.select(_table).where(_table.c.expires_at <= now).limit(_SWEEP_BATCH)
+                    )
+                ).all()
+            for row in rows:
+                async with self._engine.begin() as conn:
+                    deleted = (await conn.execute(_table.delete().where(_table.c.id == row.id))).rowcount
+                if deleted:
+                    await self._delete_bytes(_info(row))
+                    removed += 1
+            if len(rows) < _SWEEP_BATCH:
+                return removed
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _visible(self, owner: str | None) -> list[sa.ColumnElement[bool]]:
+        now = self.clock() // 1_000_000_000
+        return [
+            _table.c.owner.is_not_distinct_from(owner),
+            sa.or_(_table.c.expires_at.is_(None), _table.c.expires_at > now),
+        ]
+
+    async def _delete_bytes(self, info: FileInfo) -> None:
+        provider = self._providers.get(info.provider_id)
+        if provider is None:
+            logger.warning(
+                "file %s: files provider %r is not configured; bytes left", info.id, info.provider_id
+            )
+            return
+        try:
+            await provider.delete(info.id)
+        except Exception:  # the row is gone; leftover bytes are logged, not the client's problem
+            logger.exception("file %s: deleting its bytes from %r failed", info.id, info.provider_id)
+
+    async def _bounded(self, chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                raise self.too_large()
+            yield chunk
+
+    async def _sweep_periodically(self) -> None:
+        while True:
+            try:
+                removed = await self.sweep_expired()
+                if removed:
+                    logger.info("removed %d expired files", removed)
+            except Exception:  # the database may be briefly unavailable; try again later
+                logger.exception("sweeping expired files failed")
+            await asyncio.sleep(self._sweep_interval)
+
+
+async def _page(
+    conn: AsyncConnection, *, where: list[sa.ColumnElement[bool]], after: str | None, limit: int, order: Order
+) -> dict[str, Any]:
+    """Keyset pagination over (created_at, id), like `storage.pagination.page` but with the
+    files API's larger limit (up to 10,000)."""
+    position = sa.tuple_(_table.c.created_at, _table.c.id)
+    query = sa.select(_table).where(*where)
+    if after is not None:
+        cursor = (
+            await conn.execute(sa.select(_table.c.created_at).where(_table.c.id == after, *where))
+        ).scalar_one_or_none()
+        if cursor is None:
+            raise NotFound(f"no file {after!r} to page after", param="after")
+        query = query.where(position > (cursor, after) if order == "asc" else position < (cursor, after))
+    columns = (_table.c.created_at, _table.c.id)
+    query = query.order_by(*(c.asc() if order == "asc" else c.desc() for c in columns))
+    rows = (await conn.execute(query.limit(limit + 1))).all()
+    data = [_info(row).to_openai() for row in rows[:limit]]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(rows) > limit,
+    }
+
+
+def _row(info: FileInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "owner": info.owner,
+        "created_at": info.created_at_ns,
+        "expires_at": info.expires_at,
+        "filename": info.filename,
+        "purpose": info.purpose,
+        "bytes": info.bytes,
+        "content_type": info.content_type,
+        "provider_id": info.provider_id,
+    }
+
+
+def _info(row: Any) -> FileInfo:
+    return FileInfo(
+        id=row.id,
+        owner=row.owner,
+        created_at_ns=row.created_at,
+        expires_at=row.expires_at,
+        filename=row.filename,
+        purpose=row.purpose,
+        bytes=row.bytes,
+        content_type=row.content_type,
+        provider_id=row.provider_id,
+    )
+
+
+def _human(size: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.4g} {unit}"
+    return f"{size} bytes"
