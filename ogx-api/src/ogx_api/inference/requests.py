@@ -79,6 +79,14 @@ class ToolCall(BaseModel):
     function: FunctionCall
 
 
+class AssistantAudioRef(BaseModel):
+    """A previous audio response from the model, referred to by id."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+
+
 class _Message(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -108,7 +116,7 @@ class AssistantMessage(_Message):
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     function_call: FunctionCall | None = None
-    audio: dict[str, Any] | None = None
+    audio: AssistantAudioRef | None = None
 
 
 class ToolMessage(_Message):
@@ -145,11 +153,33 @@ class FunctionTool(BaseModel):
     function: FunctionDefinition
 
 
+class TextGrammarFormat(BaseModel):
+    type: Literal["text"]
+
+
+class Grammar(BaseModel):
+    definition: str
+    syntax: Literal["lark", "regex"]
+
+
+class GrammarFormat(BaseModel):
+    type: Literal["grammar"]
+    grammar: Grammar
+
+
+class CustomToolDefinition(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    description: str | None = None
+    format: Annotated[TextGrammarFormat | GrammarFormat, Field(discriminator="type")] | None = None
+
+
 class CustomTool(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: Literal["custom"]
-    custom: dict[str, Any]
+    custom: CustomToolDefinition
 
 
 Tool = Annotated[FunctionTool | CustomTool, Field(discriminator="type")]
@@ -219,6 +249,53 @@ class StreamOptions(BaseModel):
     include_obfuscation: bool | None = None
 
 
+class ApproximateLocation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    timezone: str | None = None
+
+
+class UserLocation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["approximate"]
+    approximate: ApproximateLocation
+
+
+class WebSearchOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    user_location: UserLocation | None = None
+    search_context_size: Literal["low", "medium", "high"] | None = None
+
+
+class CustomVoice(BaseModel):
+    id: str
+
+
+class AudioOutput(BaseModel):
+    """`audio`: how to answer in audio (with `modalities: ["audio"]`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    # Both are required by OpenAI; left optional so a provider that can't answer in audio
+    # refuses `audio` itself, naming it, whatever its content.
+    voice: str | CustomVoice | None = None
+    format: Literal["wav", "aac", "mp3", "flac", "opus", "pcm16"] | None = None
+
+
+class Prediction(BaseModel):
+    """Predicted output (`prediction`), which speeds up regenerating mostly known content."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["content"]
+    content: str | list[TextPart]
+
+
 Stop = str | list[str] | None
 
 
@@ -245,8 +322,8 @@ class ChatCompletionRequest(_InferenceRequest):
     max_completion_tokens: int | None = Field(default=None, ge=1)
     n: int | None = Field(default=None, ge=1, le=128)
     modalities: list[Literal["text", "audio"]] | None = None
-    prediction: dict[str, Any] | None = None
-    audio: dict[str, Any] | None = None
+    prediction: Prediction | None = None
+    audio: AudioOutput | None = None
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
     verbosity: Literal["low", "medium", "high"] | None = None
     response_format: ResponseFormat | None = None
@@ -266,7 +343,7 @@ class ChatCompletionRequest(_InferenceRequest):
     safety_identifier: str | None = Field(default=None, max_length=64)
     prompt_cache_key: str | None = None
     prompt_cache_retention: Literal["in-memory", "24h"] | None = None
-    web_search_options: dict[str, Any] | None = None
+    web_search_options: WebSearchOptions | None = None
     function_call: Literal["none", "auto"] | NamedFunction | None = None
     functions: list[FunctionDefinition] | None = None
 

@@ -61,17 +61,38 @@ class ToolCallDict(TypedDict):
     function: ToolCallFunction
 
 
+class URLCitation(TypedDict):
+    end_index: int
+    start_index: int
+    url: str
+    title: str
+
+
+class URLCitationAnnotation(TypedDict):
+    type: Literal["url_citation"]
+    url_citation: URLCitation
+
+
+class ChatCompletionAudio(TypedDict):
+    id: str
+    expires_at: int
+    data: str
+    transcript: str
+
+
 class ChatCompletionMessage(TypedDict):
     role: Literal["assistant"]
     content: str | None
     refusal: NotRequired[str | None]
     tool_calls: NotRequired[list[ToolCallDict] | None]
-    annotations: NotRequired[list[dict[str, Any]]]
-    audio: NotRequired[dict[str, Any] | None]
+    annotations: NotRequired[list[URLCitationAnnotation]]
+    function_call: NotRequired[ToolCallFunction | None]  # deprecated by OpenAI; kept for old clients
+    audio: NotRequired[ChatCompletionAudio | None]
     reasoning_content: NotRequired[str | None]
 
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
+ServiceTier = Literal["auto", "default", "flex", "scale", "priority"]
 
 
 class ChatCompletionChoice(TypedDict):
@@ -88,8 +109,48 @@ class ChatCompletion(TypedDict):
     model: str
     choices: list[ChatCompletionChoice]
     usage: NotRequired[CompletionUsage | None]
-    service_tier: NotRequired[str | None]
+    service_tier: NotRequired[ServiceTier | None]
     system_fingerprint: NotRequired[str | None]
+
+
+class StoredChatCompletion(ChatCompletion):
+    """A chat completion stored with `store: true`, as the stored-completion endpoints return it."""
+
+    metadata: dict[str, str]
+
+
+class ChatCompletionList(TypedDict):
+    object: Literal["list"]
+    data: list[StoredChatCompletion]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class ChatCompletionDeleted(TypedDict):
+    object: Literal["chat.completion.deleted"]
+    id: str
+    deleted: bool
+
+
+class StoredMessage(TypedDict):
+    """One input message of a stored chat completion, with the id it is listed under."""
+
+    id: str
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: NotRequired[str | list[dict[str, Any]] | None]
+    name: NotRequired[str]
+    refusal: NotRequired[str | None]
+    tool_calls: NotRequired[list[ToolCallDict]]
+    tool_call_id: NotRequired[str]
+
+
+class ChatCompletionMessageList(TypedDict):
+    object: Literal["list"]
+    data: list[StoredMessage]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
 
 
 class ToolCallFunctionDelta(TypedDict, total=False):
@@ -126,7 +187,7 @@ class ChatCompletionChunk(TypedDict):
     model: str
     choices: list[ChatCompletionChunkChoice]
     usage: NotRequired[CompletionUsage | None]
-    service_tier: NotRequired[str | None]
+    service_tier: NotRequired[ServiceTier | None]
     system_fingerprint: NotRequired[str | None]
 
 

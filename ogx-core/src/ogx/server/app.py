@@ -14,8 +14,10 @@ from collections.abc import AsyncIterator, Mapping
 from fastapi import FastAPI
 
 from ogx import __version__
+from ogx.anthropic import anthropic_envelope
 from ogx.config import RunConfig
 from ogx.files import start_files, with_localfs_defaults
+from ogx.google import InteractionsService, InteractionStore, google_envelope
 from ogx.jobs import JobQueue, JobRunner
 from ogx.plugins import PluginManager
 from ogx.providers.resolver import (
@@ -29,8 +31,8 @@ from ogx.routing.models import ModelRegistry
 from ogx.server import body
 from ogx.server.errors import ErrorLayer
 from ogx.server.provider_data import ProviderDataMiddleware
+from ogx.server.routes import anthropic, google, inspect, models, openai_inference
 from ogx.server.routes import files as files_routes
-from ogx.server.routes import inspect, models, openai_inference
 from ogx.server.services import Services
 from ogx.storage import create_engine, migrate, resolve_storage_url
 from ogx.stores.chat_completions import ChatCompletionStore
@@ -82,6 +84,8 @@ def create_app(
             stack.callback(refresher.cancel)
             files = await start_files(config, instances, engine, stack, environ)
             jobs = JobQueue(engine)
+            interactions = InteractionsService(inference, InteractionStore(engine))  # type: ignore[arg-type]
+            stack.push_async_callback(interactions.close)
             # Last to start, first to stop: handlers may use any service above.
             job_runner = JobRunner(jobs)
             await job_runner.start()
@@ -94,6 +98,7 @@ def create_app(
                 inference=inference,  # type: ignore[arg-type]
                 chat_completions=chat_completions,
                 started_at=time.time(),
+                interactions=interactions,
                 files=files,
                 jobs=jobs,
             )
@@ -111,10 +116,12 @@ def create_app(
     errors = ErrorLayer()
     errors.install(app)
     app.state.errors = errors
+    errors.register("/v1alpha", google_envelope)
+    errors.register("/v1/messages", anthropic_envelope)
     validators = provider_data_validators(prepared)
     if validators:
         app.add_middleware(ProviderDataMiddleware, validators=validators, errors=errors)
-    for module in (openai_inference, models, inspect):
+    for module in (openai_inference, models, inspect, google, anthropic):
         app.include_router(module.router)
     app.include_router(files_routes.router)
     body.install_schemas(app)

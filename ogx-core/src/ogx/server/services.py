@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from ogx.config import RunConfig
 from ogx.files import FilesService
+from ogx.google import InteractionsService
 from ogx.jobs import JobQueue
 from ogx.plugins import PluginManager
 from ogx.providers.resolver import ProviderInstance
@@ -25,6 +26,7 @@ class Services:
     inference: InferenceRouter
     chat_completions: ChatCompletionStore
     started_at: float
+    interactions: InteractionsService
     files: FilesService
     jobs: JobQueue
 

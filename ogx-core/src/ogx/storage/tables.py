@@ -67,3 +67,16 @@ jobs = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("finished_at", sa.Float, nullable=True),
 )
+
+interactions = sa.Table(  # Google Interactions API (`store` true, the default)
+    "interactions",
+    metadata,
+    sa.Column("id", sa.String(256), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("model", sa.String(512), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("interaction", sa.JSON, nullable=False),  # the resource as GET returns it
+    sa.Column("input", sa.JSON, nullable=True),  # the request's `input`, for `include_input`
+    sa.Column("history", sa.JSON, nullable=False),  # turns up to and including this one's outputs
+)

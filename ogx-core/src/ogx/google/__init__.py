@@ -1,0 +1,8 @@
+"""The Google Interactions API (`/v1alpha/interactions`), translated to and from the internal
+OpenAI-shaped chat call."""
+
+from ogx.google.errors import google_envelope
+from ogx.google.service import InteractionsService
+from ogx.google.store import InteractionStore
+
+__all__ = ["InteractionStore", "InteractionsService", "google_envelope"]

@@ -1,0 +1,92 @@
+"""Anthropic Messages endpoints: `/v1/messages` (JSON, or SSE with named events) and
+`/v1/messages/count_tokens`. Errors on these paths use Anthropic's envelope (registered with the
+`ErrorLayer` by the app factory), validation errors included.
+
+Clients authenticate with `x-api-key` (Anthropic's SDK) or `Authorization: Bearer`; the server
+has no authentication yet, so both are accepted and neither is required. `anthropic-version` is
+accepted and echoed in the response headers; `anthropic-beta` is accepted and ignored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ogx.anthropic import CountTokensRequest, CreateMessageRequest, MessagesService, error_event
+from ogx.anthropic.types import AnthropicErrorResponse, AnthropicMessage, CountTokensResponse
+from ogx.server.body import parse_body, request_body, response_schema
+from ogx.server.errors import json_response
+from ogx.server.services import owner, services
+from ogx.server.sse import sse_response
+
+router = APIRouter(prefix="/v1", tags=["anthropic"])
+
+DEFAULT_VERSION = "2023-06-01"
+
+_HEADERS = [
+    {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+    for name, description in (
+        ("anthropic-version", "Accepted and echoed in the response (default 2023-06-01)."),
+        ("anthropic-beta", "Accepted and ignored."),
+        ("x-api-key", "Accepted (as is `Authorization: Bearer`); the server has no authentication yet."),
+    )
+]
+
+
+def _openapi(model: type[Any]) -> dict[str, Any]:
+    return {**request_body(model), "parameters": _HEADERS}
+
+
+def _responses(name: str, shape: Any) -> dict[int | str, dict[str, Any]]:
+    error = response_schema("AnthropicErrorResponse", AnthropicErrorResponse, "Error (Anthropic's envelope)")
+    return {**response_schema(name, shape), "4XX": error[200], "5XX": error[200]}
+
+
+def _same(event: bytes) -> bytes:
+    return event
+
+
+def _service(request: Request) -> MessagesService:
+    state = services(request)
+    return MessagesService(state.models, state.inference)
+
+
+def _version(request: Request) -> str:
+    return request.headers.get("anthropic-version") or DEFAULT_VERSION
+
+
+@router.post(
+    "/messages",
+    openapi_extra=_openapi(CreateMessageRequest),
+    responses=_responses("AnthropicMessage", AnthropicMessage),
+    summary="Create a message (Anthropic Messages API; JSON, or SSE events when stream is true)",
+)
+async def create_message(request: Request) -> Response:
+    body = await parse_body(request, CreateMessageRequest)
+    result = await _service(request).create(body, await request.body(), owner(request))
+    version = _version(request)
+    if body.stream:
+        stream = await sse_response(result, encode=_same, on_error=error_event, done=None)  # type: ignore[arg-type]
+        stream.raw_headers = [*stream.raw_headers, (b"anthropic-version", version.encode("latin-1"))]
+        return stream
+    return json_response(result, headers={"anthropic-version": version})
+
+
+@router.post(
+    "/messages/count_tokens",
+    openapi_extra=_openapi(CountTokensRequest),
+    responses=_responses("AnthropicCountTokensResponse", CountTokensResponse),
+    summary="Count the input tokens of a message (the backend's count, else an estimate marked `estimated`)",
+)
+async def count_message_tokens(request: Request) -> Response:
+    body = await parse_body(request, CountTokensRequest)
+    result = await _service(request).count_tokens(body, await request.body())
+    return json_response(result, headers={"anthropic-version": _version(request)})

@@ -1,0 +1,172 @@
+"""Google's `google-genai` SDK against `ogx run` with ogx-vllm in front of the real model, and
+the raw responses and stream events validated against Google's published specification.
+
+The model is a small base model: these tests assert the API a client sees, not the text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from google import genai
+from google.genai import types
+from google.genai._interactions import BadRequestError, NotFoundError
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.filterwarnings("ignore:Interactions usage is experimental:UserWarning"),
+]
+
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "specs" / "google-interactions-spec.json"
+SHORT = {"temperature": 0, "max_output_tokens": 8, "seed": 1}
+
+
+@pytest.fixture(scope="module")
+def spec_validator():
+    spec = json.loads(SPEC.read_text())
+    registry = Registry().with_resource(
+        "spec", Resource.from_contents(spec, default_specification=DRAFT202012)
+    )
+
+    def validator(name: str) -> Draft202012Validator:
+        return Draft202012Validator({"$ref": f"spec#/components/schemas/{name}"}, registry=registry)
+
+    return validator
+
+
+@pytest.fixture(scope="module")
+def client(vllm_ogx):
+    options = types.HttpOptions(base_url=vllm_ogx.base_url, api_version="v1alpha", timeout=120_000)
+    return genai.Client(api_key="unused", http_options=options)
+
+
+@pytest.fixture(scope="module")
+def raw(vllm_ogx):
+    with httpx.Client(base_url=f"{vllm_ogx.base_url}/v1alpha", timeout=120) as http:
+        yield http
+
+
+def test_create_with_the_sdk(client):
+    interaction = client.interactions.create(
+        model="gemma",
+        input="Name a colour.",
+        system_instruction="Answer in one word.",
+        generation_config={**SHORT, "top_p": 0.9, "top_k": 20, "stop_sequences": ["\n\n"]},
+    )
+    assert interaction.status in ("completed", "incomplete")
+    assert interaction.model == "gemma" and interaction.role == "model"
+    assert interaction.outputs and interaction.outputs[-1].type == "text"
+    assert interaction.usage.total_output_tokens > 0
+    assert interaction.usage.total_tokens >= interaction.usage.total_input_tokens
+
+
+def test_responses_and_events_match_googles_specification(raw, spec_validator):
+    body = {"model": "gemma", "input": [{"role": "user", "content": "Hi"}], "generation_config": SHORT}
+    response = raw.post("/interactions", json=body)
+    assert response.status_code == 200, response.text
+    spec_validator("Interaction").validate(response.json())
+
+    streamed = raw.post("/interactions", json=body | {"stream": True})
+    assert streamed.status_code == 200
+    events = [json.loads(frame.split("data: ", 1)[1]) for frame in streamed.text.split("\n\n") if frame]
+    for event in events:
+        spec_validator("InteractionSseEvent").validate(event)
+    assert [events[0]["event_type"], events[-1]["event_type"]] == [
+        "interaction.start",
+        "interaction.complete",
+    ]
+
+    error = raw.post("/interactions", json={"model": "gemma", "input": 5})
+    assert error.status_code == 400
+    assert set(error.json()) == {"error"}
+    spec_validator("Error").validate(error.json()["error"])
+    assert "input" in error.json()["error"]["message"]
+
+
+def test_streaming_with_the_sdk(client):
+    events = list(
+        client.interactions.create(
+            model="gemma", input="Count: one, two,", generation_config=SHORT, stream=True
+        )
+    )
+    kinds = [e.event_type for e in events]
+    assert kinds[0] == "interaction.start" and kinds[-1] == "interaction.complete"
+    assert "content.delta" in kinds
+    text = "".join(e.delta.text for e in events if e.event_type == "content.delta" and e.delta.type == "text")
+    final = events[-1].interaction
+    assert final.outputs[-1].text == text
+    assert final.usage.total_output_tokens > 0
+
+
+def test_conversation_get_delete_and_cancel_with_the_sdk(client):
+    first = client.interactions.create(model="gemma", input="My name is Ada.", generation_config=SHORT)
+    second = client.interactions.create(
+        model="gemma", input="What is my name?", previous_interaction_id=first.id, generation_config=SHORT
+    )
+    assert second.previous_interaction_id == first.id and second.usage.total_input_tokens > (
+        first.usage.total_input_tokens
+    ), "the earlier turns are part of the prompt"
+
+    fetched = client.interactions.get(first.id, include_input=True)
+    assert fetched.id == first.id and fetched.input == "My name is Ada."
+    with pytest.raises(BadRequestError):
+        client.interactions.cancel(first.id)  # only a running background interaction can be cancelled
+
+    client.interactions.delete(first.id)
+    with pytest.raises(NotFoundError):
+        client.interactions.get(first.id)
+
+
+def test_function_call_and_result_through_the_real_backend(client):
+    weather = {
+        "type": "function",
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    }
+    interaction = client.interactions.create(
+        model="gemma",
+        tools=[weather],
+        generation_config=SHORT,
+        input=[
+            {"role": "user", "content": "What is the weather in Paris?"},
+            {
+                "role": "model",
+                "content": [
+                    {
+                        "type": "function_call",
+                        "id": "call_1",
+                        "name": "get_weather",
+                        "arguments": {"city": "Paris"},
+                    }
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "function_result",
+                        "call_id": "call_1",
+                        "name": "get_weather",
+                        "result": "sunny, 21 C",
+                    }
+                ],
+            },
+        ],
+    )
+    assert interaction.status in ("completed", "incomplete", "requires_action")
+    assert interaction.outputs
+
+
+def test_unknown_model_is_a_404_the_sdk_raises(client, vllm_ogx):
+    with pytest.raises(NotFoundError) as caught:
+        client.interactions.create(model="no-such-model", input="hi")
+    error: dict[str, Any] = caught.value.body["error"]  # type: ignore[index]
+    assert error["code"] == "model_not_found" and "gemma" in error["message"]
+    vllm_ogx.assert_no_server_errors()
