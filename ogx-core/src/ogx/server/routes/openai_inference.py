@@ -15,7 +15,15 @@ from ogx.server.services import owner, services
 from ogx.server.sse import openai_event, sse_response
 from ogx_api import OGXError
 from ogx_api.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
-from ogx_api.inference.responses import ChatCompletion, Completion, EmbeddingsResponse
+from ogx_api.inference.responses import (
+    ChatCompletion,
+    ChatCompletionDeleted,
+    ChatCompletionList,
+    ChatCompletionMessageList,
+    Completion,
+    EmbeddingsResponse,
+    StoredChatCompletion,
+)
 from ogx_api.metadata import Metadata
 
 router = APIRouter(prefix="/v1", tags=["inference"])
@@ -68,7 +76,11 @@ async def create_embeddings(request: Request) -> Response:
 # -- stored chat completions (`store: true`) --------------------------------------------------
 
 
-@router.get("/chat/completions", summary="List stored chat completions")
+@router.get(
+    "/chat/completions",
+    responses=response_schema("ChatCompletionList", ChatCompletionList),
+    summary="List stored chat completions",
+)
 async def list_chat_completions(
     request: Request,
     after: str | None = None,
@@ -85,7 +97,11 @@ async def list_chat_completions(
     )
 
 
-@router.get("/chat/completions/{completion_id}", summary="Get a stored chat completion")
+@router.get(
+    "/chat/completions/{completion_id}",
+    responses=response_schema("StoredChatCompletion", StoredChatCompletion),
+    summary="Get a stored chat completion",
+)
 async def get_chat_completion(request: Request, completion_id: str) -> Response:
     return json_response(await services(request).chat_completions.get(completion_id, owner(request)))
 
@@ -94,7 +110,11 @@ class UpdateChatCompletion(BaseModel):
     metadata: Metadata = Field(description="Replaces the stored completion's metadata")
 
 
-@router.post("/chat/completions/{completion_id}", summary="Update a stored chat completion's metadata")
+@router.post(
+    "/chat/completions/{completion_id}",
+    responses=response_schema("StoredChatCompletion", StoredChatCompletion),
+    summary="Update a stored chat completion's metadata",
+)
 async def update_chat_completion(
     request: Request, completion_id: str, body: UpdateChatCompletion
 ) -> Response:
@@ -102,13 +122,19 @@ async def update_chat_completion(
     return json_response(await store.update_metadata(completion_id, body.metadata, owner(request)))
 
 
-@router.delete("/chat/completions/{completion_id}", summary="Delete a stored chat completion")
+@router.delete(
+    "/chat/completions/{completion_id}",
+    responses=response_schema("ChatCompletionDeleted", ChatCompletionDeleted),
+    summary="Delete a stored chat completion",
+)
 async def delete_chat_completion(request: Request, completion_id: str) -> Response:
     return json_response(await services(request).chat_completions.delete(completion_id, owner(request)))
 
 
 @router.get(
-    "/chat/completions/{completion_id}/messages", summary="List a stored chat completion's input messages"
+    "/chat/completions/{completion_id}/messages",
+    responses=response_schema("ChatCompletionMessageList", ChatCompletionMessageList),
+    summary="List a stored chat completion's input messages",
 )
 async def list_chat_completion_messages(
     request: Request,
