@@ -284,10 +284,20 @@ def test_load_run_config_substitutes_from_the_given_environ(tmp_path) -> None:
     assert config.providers[Api.inference][0].config == {"base_url": "http://gpu:8000/v1"}
 
 
+EMBEDDED = ["llama-cpp", "minilm"]
+
+
 @pytest.mark.parametrize(
-    ("environ", "provider_ids"), [({}, []), ({"VLLM_URL": "http://gpu:8000/v1"}, ["vllm"])]
+    ("environ", "provider_ids"),
+    [
+        ({}, EMBEDDED),
+        ({"VLLM_URL": "http://gpu:8000/v1"}, [*EMBEDDED, "vllm"]),
+        ({"OLLAMA_URL": "http://box:11434"}, [*EMBEDDED, "ollama"]),
+        ({"AWS_REGION": "us-east-1"}, [*EMBEDDED, "bedrock"]),
+        ({"VLLM_URL": "http://gpu:8000/v1", "AWS_REGION": "eu-west-1"}, [*EMBEDDED, "vllm", "bedrock"]),
+    ],
 )
-def test_starter_distribution_enables_vllm_only_when_vllm_url_is_set(
+def test_starter_serves_the_embedded_models_and_switches_remote_providers_on_by_environment(
     environ: dict[str, str], provider_ids: list[str]
 ) -> None:
     with resources.as_file(resources.files("ogx.distributions") / "starter.yaml") as path:
