@@ -84,11 +84,11 @@ def main() -> int:
 
     from llama_cpp import Llama
 
-    from ogx_llama_cpp.model_file import ensure_model_file
+    from ogx_llama_cpp.model_file import ensure_packaged_model
     from ogx_minilm.encoder import MiniLMEncoder, packaged_model_path, packaged_tokenizer_path
 
     llama = Llama(
-        model_path=str(ensure_model_file()),
+        model_path=str(ensure_packaged_model()),
         n_ctx=4096,
         n_threads=os.cpu_count(),
         chat_format="gemma",
