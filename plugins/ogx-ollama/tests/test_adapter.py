@@ -610,3 +610,30 @@ async def test_connection_refused_is_provider_unavailable() -> None:
     error = await call_chat(refused)
     assert isinstance(error, ProviderUnavailable)
     assert "ollama.test" in error.message
+
+
+async def test_a_per_request_key_from_provider_data_replaces_the_configured_one() -> None:
+    from ogx_api.inference import ChatCompletionRequest
+    from ogx_api.request_context import reset_provider_data, set_provider_data
+
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization"))
+        return httpx.Response(
+            200, json={"id": "c", "object": "chat.completion", "created": 0, "model": "m", "choices": []}
+        )
+
+    chat = ChatCompletionRequest.model_validate(
+        {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        provider = create_provider(OllamaConfig(base_url=BASE_URL, api_key="configured"), {}, client=client)
+        await provider.start()
+        token = set_provider_data({"ollama_api_key": "per-request"})
+        try:
+            await provider.chat_completion(chat)
+        finally:
+            reset_provider_data(token)
+        await provider.chat_completion(chat)
+    assert seen == ["Bearer per-request", "Bearer configured"]

@@ -20,7 +20,7 @@ from ogx_api.inference import (
 )
 from ogx_api.openai_compat import OpenAICompatInferenceAdapter
 from ogx_api.provider import HealthState, HealthStatus
-from ogx_ollama.config import OllamaConfig
+from ogx_ollama.config import OllamaConfig, OllamaProviderData
 from ogx_ollama.progress import PullProgress, PullProgressFactory, console_pull_progress
 
 logger = logging.getLogger("ogx_ollama")
@@ -86,6 +86,8 @@ class OllamaInferenceAdapter(OpenAICompatInferenceAdapter):
     (default: a console progress bar); tests pass a recorder."""
 
     config: OllamaConfig
+    provider_data_model = OllamaProviderData
+    provider_data_api_key_field = "ollama_api_key"
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ import os
 import re
 
 import httpx
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ogx_api.openai_compat import OpenAICompatConfig
 
@@ -95,3 +95,14 @@ class OllamaConfig(OpenAICompatConfig):
             f"{value!r} is not an Ollama duration: use e.g. `10m`, `1h30m`, `24h`, "
             "a number of seconds, `0` (unload at once) or `-1` (keep loaded)"
         )
+
+
+class OllamaProviderData(BaseModel):
+    """This provider's part of the `X-OGX-Provider-Data` request header (e.g. for an Ollama
+    behind an authenticating proxy)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ollama_api_key: SecretStr | None = Field(
+        default=None, description="Used instead of `api_key` for this request."
+    )

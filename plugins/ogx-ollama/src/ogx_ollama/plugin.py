@@ -15,6 +15,7 @@ def ogx_provider_specs() -> list[ProviderSpec]:
             provider_type="remote::ollama",
             config_class="ogx_ollama.config:OllamaConfig",
             factory="ogx_ollama.adapter:create_provider",
+            provider_data_validator="ogx_ollama.config:OllamaProviderData",
             description="Chat, completions and embeddings served by an Ollama server; models, "
             "their types and context lengths discovered from Ollama, missing ones pulled at start.",
         )
