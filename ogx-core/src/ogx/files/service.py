@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ogx.storage import tables
-from ogx.storage.pagination import Order
+from ogx.storage.pagination import Order, check_limit, page
 from ogx_api import InvalidRequest, NotFound, PayloadTooLarge, ProviderUnavailable
 from ogx_api.files import FilesProvider
 
@@ -214,8 +214,7 @@ class FilesService:
     async def list(
         self, *, owner: str | None, after: str | None, limit: int, order: Order, purpose: str | None
     ) -> dict[str, Any]:
-        if not 1 <= limit <= MAX_LIST_LIMIT:
-            raise InvalidRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}", param="limit")
+        check_limit(limit, MAX_LIST_LIMIT)
         where = self._visible(owner)
         if purpose is not None:
             if purpose not in PURPOSES:
@@ -224,7 +223,16 @@ class FilesService:
                 )
             where.append(_table.c.purpose == purpose)
         async with self._engine.connect() as conn:
-            return await _page(conn, where=where, after=after, limit=limit, order=order)
+            return await page(
+                conn,
+                _table,
+                where=where,
+                after=after,
+                limit=limit,
+                order=order,
+                render=lambda row: _info(row).to_openai(),
+                max_limit=MAX_LIST_LIMIT,
+            )
 
     # -- deleting -----------------------------------------------------------------------------
 
@@ -295,33 +303,6 @@ class FilesService:
             except Exception:  # the database may be briefly unavailable; try again later
                 logger.exception("sweeping expired files failed")
             await asyncio.sleep(self._sweep_interval)
-
-
-async def _page(
-    conn: AsyncConnection, *, where: list[sa.ColumnElement[bool]], after: str | None, limit: int, order: Order
-) -> dict[str, Any]:
-    """Keyset pagination over (created_at, id), like `storage.pagination.page` but with the
-    files API's larger limit (up to 10,000)."""
-    position = sa.tuple_(_table.c.created_at, _table.c.id)
-    query = sa.select(_table).where(*where)
-    if after is not None:
-        cursor = (
-            await conn.execute(sa.select(_table.c.created_at).where(_table.c.id == after, *where))
-        ).scalar_one_or_none()
-        if cursor is None:
-            raise NotFound(f"no file {after!r} to page after", param="after")
-        query = query.where(position > (cursor, after) if order == "asc" else position < (cursor, after))
-    columns = (_table.c.created_at, _table.c.id)
-    query = query.order_by(*(c.asc() if order == "asc" else c.desc() for c in columns))
-    rows = (await conn.execute(query.limit(limit + 1))).all()
-    data = [_info(row).to_openai() for row in rows[:limit]]
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": len(rows) > limit,
-    }
 
 
 def _row(info: FileInfo) -> dict[str, Any]:

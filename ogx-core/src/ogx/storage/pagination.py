@@ -16,9 +16,9 @@ Order = Literal["asc", "desc"]
 MAX_LIMIT = 100
 
 
-def check_limit(limit: int) -> int:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidRequest(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", param="limit")
+def check_limit(limit: int, max_limit: int = MAX_LIMIT) -> int:
+    if not 1 <= limit <= max_limit:
+        raise InvalidRequest(f"limit must be between 1 and {max_limit}, got {limit}", param="limit")
     return limit
 
 
@@ -32,8 +32,9 @@ async def page(
     order: Order,
     render: Callable[[Any], dict[str, Any]],
     created: str = "created_at",
+    max_limit: int = MAX_LIMIT,
 ) -> dict[str, Any]:
-    check_limit(limit)
+    check_limit(limit, max_limit)
     created_col, id_col = table.c[created], table.c.id
     query = sa.select(table).where(*where)
     if after is not None:
