@@ -1,0 +1,190 @@
+"""The vector-io contract: chunks, filters, queries, and the `VectorIOProvider` protocol
+(API `vector_io`).
+
+A vector-io provider keeps **indexes** (one per vector store, named by the core) of **chunks**:
+a text, its embedding, the file it came from and the file's filterable `attributes`. The core
+owns everything else about a vector store (its row, files, status, counts, ingestion); the
+provider only stores chunks and answers queries::
+
+    await index.create_index("vs_abc", dimension=384)
+    await index.insert("vs_abc", [Chunk(chunk_id="...", content="...", embedding=[...], file_id="file-1")])
+    hits = await index.query("vs_abc", VectorQuery(mode="hybrid", embedding=[...], text="...", k=10))
+    await index.delete_file("vs_abc", "file-1")
+
+Scores: `vector` is cosine similarity (higher is closer); `keyword` is the provider's full-text
+relevance (BM25 or `ts_rank`, higher is better, normalised to `[0, 1]` within one result list
+by dividing by the best score); `hybrid` fuses both lists — `rrf` (reciprocal rank fusion,
+`1 / (rrf_k + rank)` summed, rank from 1) or `weighted` (`alpha * vector + (1 - alpha) * keyword`
+on the normalised scores). `score_threshold` drops hits scoring below it after fusion.
+
+Errors: `NotFound` for an unknown index; `InvalidRequest` for an embedding of the wrong
+dimension or a malformed filter; `ProviderUnavailable` when the backing store cannot be reached.
+Writes are all-or-nothing per call: an `insert` that fails leaves none of its chunks behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ogx_api.provider import Provider
+
+AttributeValue = str | float | bool
+"""What an attribute holds (OpenAI's vector store file `attributes`); ints are floats here."""
+
+
+class Chunk(BaseModel):
+    """One piece of a file, ready to index.
+
+    `chunk_id` is unique within an index (inserting an existing id replaces it). `embedding` is
+    required for `insert`; `metadata` is returned with a hit but never filtered on (filename,
+    position, token count, …).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    chunk_id: str = Field(min_length=1)
+    content: str
+    embedding: list[float] | None = None
+    file_id: str | None = None
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+# -- filters: OpenAI's ComparisonFilter and CompoundFilter, on `attributes` --------------------
+
+
+class ComparisonFilter(BaseModel):
+    """`attributes[key] <op> value`. `in`/`nin` take a list. A chunk without the key never
+    matches a comparison (not even `ne`/`nin`). Numbers compare as numbers, strings as strings;
+    a comparison across types does not match."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"] = "eq"
+    key: str = Field(min_length=1)
+    value: AttributeValue | list[str | float]
+
+
+class CompoundFilter(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["and", "or"]
+    filters: list[Annotated[ComparisonFilter | CompoundFilter, Field(union_mode="left_to_right")]]
+
+
+Filter = ComparisonFilter | CompoundFilter
+
+
+def matches(filter_: Filter | None, attributes: dict[str, AttributeValue]) -> bool:
+    """Whether `attributes` pass `filter_` — the reference semantics every provider must match
+    (the conformance suite checks providers against it)."""
+    if filter_ is None:
+        return True
+    if isinstance(filter_, CompoundFilter):
+        results = (matches(f, attributes) for f in filter_.filters)
+        return all(results) if filter_.type == "and" else any(results)
+    if filter_.key not in attributes:
+        return False
+    actual = attributes[filter_.key]
+    expected = filter_.value
+    if filter_.type in ("in", "nin"):
+        values = expected if isinstance(expected, list) else [expected]
+        found = any(_same_kind(actual, v) and actual == v for v in values)
+        return found if filter_.type == "in" else not found
+    if isinstance(expected, list) or not _same_kind(actual, expected):
+        return False
+    if filter_.type == "eq":
+        return actual == expected
+    if filter_.type == "ne":
+        return actual != expected
+    if isinstance(actual, bool):  # booleans only compare for equality
+        return False
+    return {
+        "gt": actual > expected,  # type: ignore[operator]
+        "gte": actual >= expected,  # type: ignore[operator]
+        "lt": actual < expected,  # type: ignore[operator]
+        "lte": actual <= expected,  # type: ignore[operator]
+    }[filter_.type]
+
+
+def _same_kind(a: object, b: object) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool)
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return True
+    return isinstance(a, str) and isinstance(b, str)
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+
+class HybridRanker(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: float = Field(default=60.0, gt=0)
+    alpha: float = Field(default=0.5, ge=0, le=1, description="weight of the vector score")
+
+
+class VectorQuery(BaseModel):
+    """`embedding` is required for `vector` and `hybrid`, `text` for `keyword` and `hybrid`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Literal["vector", "keyword", "hybrid"] = "vector"
+    embedding: list[float] | None = None
+    text: str | None = None
+    k: int = Field(default=10, ge=1, le=1000)
+    filters: Filter | None = None
+    score_threshold: float | None = None
+    ranker: HybridRanker = Field(default_factory=HybridRanker)
+
+
+class ScoredChunk(BaseModel):
+    """A hit: the chunk (without its embedding) and its score; best first in a result list."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chunk: Chunk
+    score: float
+
+
+@runtime_checkable
+class VectorIOProvider(Provider, Protocol):
+    """Stores chunks in named indexes and answers vector, keyword and hybrid queries.
+
+    `create_index` is idempotent for the same dimension (`InvalidRequest` for another);
+    `delete_index`, `delete_file` and `delete_chunks` are idempotent. Indexes survive a restart
+    of the provider.
+    """
+
+    async def create_index(self, index_id: str, dimension: int) -> None: ...
+
+    async def delete_index(self, index_id: str) -> None: ...
+
+    async def insert(self, index_id: str, chunks: Sequence[Chunk]) -> None: ...
+
+    async def query(self, index_id: str, query: VectorQuery) -> list[ScoredChunk]: ...
+
+    async def delete_file(self, index_id: str, file_id: str) -> None: ...
+
+    async def delete_chunks(self, index_id: str, chunk_ids: Sequence[str]) -> None: ...
+
+
+def fuse(
+    vector_hits: Sequence[ScoredChunk], keyword_hits: Sequence[ScoredChunk], ranker: HybridRanker, k: int
+) -> list[ScoredChunk]:
+    """The hybrid fusion every provider uses (so results agree across providers): inputs best
+    first; keyword scores already normalised to [0, 1]."""
+    by_id: dict[str, Chunk] = {}
+    scores: dict[str, float] = {}
+    for weight, hits in ((ranker.alpha, vector_hits), (1 - ranker.alpha, keyword_hits)):
+        for rank, hit in enumerate(hits, start=1):
+            by_id.setdefault(hit.chunk.chunk_id, hit.chunk)
+            contribution = 1.0 / (ranker.rrf_k + rank) if ranker.type == "rrf" else weight * hit.score
+            scores[hit.chunk.chunk_id] = scores.get(hit.chunk.chunk_id, 0.0) + contribution
+    best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+    return [ScoredChunk(chunk=by_id[chunk_id], score=score) for chunk_id, score in best]
