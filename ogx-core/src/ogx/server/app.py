@@ -26,6 +26,7 @@ from ogx.providers.resolver import (
     provider_data_validators,
     start_providers,
 )
+from ogx.responses import ResponsesService, ResponseStore, ToolServices
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
 from ogx.server import body
@@ -33,6 +34,7 @@ from ogx.server.errors import ErrorLayer
 from ogx.server.provider_data import ProviderDataMiddleware
 from ogx.server.routes import anthropic, google, inspect, models, openai_inference
 from ogx.server.routes import files as files_routes
+from ogx.server.routes import responses as responses_routes
 from ogx.server.services import Services
 from ogx.storage import create_engine, migrate, resolve_storage_url
 from ogx.stores.chat_completions import ChatCompletionStore
@@ -86,6 +88,13 @@ def create_app(
             jobs = JobQueue(engine)
             interactions = InteractionsService(inference, InteractionStore(engine))  # type: ignore[arg-type]
             stack.push_async_callback(interactions.close)
+            responses = ResponsesService(
+                inference,  # type: ignore[arg-type]
+                ResponseStore(engine),
+                files=files,
+                jobs=jobs,
+                tools=ToolServices(mcp_runtime=_mcp_runtime(instances)),
+            )
             # Last to start, first to stop: handlers may use any service above.
             job_runner = JobRunner(jobs)
             await job_runner.start()
@@ -101,6 +110,7 @@ def create_app(
                 interactions=interactions,
                 files=files,
                 jobs=jobs,
+                responses=responses,
             )
             logger.info(
                 "OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list())
@@ -124,8 +134,14 @@ def create_app(
     for module in (openai_inference, models, inspect, google, anthropic):
         app.include_router(module.router)
     app.include_router(files_routes.router)
+    app.include_router(responses_routes.router)
     body.install_schemas(app)
     return app
+
+
+def _mcp_runtime(instances: list[ProviderInstance]) -> object | None:
+    """The tool runtime the Responses API's mcp tools use (the first configured)."""
+    return next((i.impl for i in instances if i.api is Api.tool_runtime), None)
 
 
 def create_app_from_environment() -> FastAPI:

@@ -12,6 +12,7 @@ from ogx.google import InteractionsService
 from ogx.jobs import JobQueue
 from ogx.plugins import PluginManager
 from ogx.providers.resolver import ProviderInstance
+from ogx.responses import ResponsesService
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
 from ogx.stores.chat_completions import ChatCompletionStore
@@ -29,6 +30,7 @@ class Services:
     interactions: InteractionsService
     files: FilesService
     jobs: JobQueue
+    responses: ResponsesService
 
 
 def services(request: Request) -> Services:

@@ -125,12 +125,33 @@ def _v5_interactions(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v8_responses(conn: Connection) -> None:
+    md = sa.MetaData()
+    table = sa.Table(
+        "responses",
+        md,
+        sa.Column("id", sa.String(256), primary_key=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("model", sa.String(512), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("response", sa.JSON, nullable=False),
+        sa.Column("input_items", sa.JSON, nullable=False),
+        sa.Column("messages", sa.JSON, nullable=False),
+        sa.Column("request", sa.JSON, nullable=True),
+        sa.Column("job_id", sa.String(64), nullable=True),
+    )
+    sa.Index("ix_responses_order", table.c.owner, table.c.created_at, table.c.id)
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models registry", _v1_models),
     Migration(2, "stored chat completions", _v2_chat_completions),
     Migration(3, "files", _v3_files),
     Migration(4, "background jobs with leases", _v4_jobs),
     Migration(5, "stored Google interactions", _v5_interactions),
+    Migration(8, "stored responses (Responses API)", _v8_responses),
 )
 
 _versions = sa.Table(

@@ -80,3 +80,18 @@ interactions = sa.Table(  # Google Interactions API (`store` true, the default)
     sa.Column("input", sa.JSON, nullable=True),  # the request's `input`, for `include_input`
     sa.Column("history", sa.JSON, nullable=False),  # turns up to and including this one's outputs
 )
+
+responses = sa.Table(  # Responses API (`store` true, the default)
+    "responses",
+    metadata,
+    sa.Column("id", sa.String(256), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("model", sa.String(512), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("response", sa.JSON, nullable=False),  # the object as GET returns it
+    sa.Column("input_items", sa.JSON, nullable=False),  # this request's input, as items
+    sa.Column("messages", sa.JSON, nullable=False),  # the chat history to continue from
+    sa.Column("request", sa.JSON, nullable=True),  # a background response's request body
+    sa.Column("job_id", sa.String(64), nullable=True),  # a background response's job
+)
