@@ -106,6 +106,8 @@ def _chat_message(item: dict[str, Any]) -> dict[str, Any]:
         return message
     if role in ("system", "developer"):
         return {"role": role, "content": "".join(p.get("text", "") for p in content)}
+    if all(p["type"] == "input_text" for p in content):  # plain text: what every backend reads
+        return {"role": "user", "content": "".join(p["text"] for p in content)}
     return {"role": "user", "content": [_chat_part(p) for p in content]}
 
 
