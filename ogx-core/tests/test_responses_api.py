@@ -315,3 +315,31 @@ async def test_max_output_tokens_is_a_budget_that_ends_incomplete(backend, serve
     assert response.status == "completed"  # 8 words fit in 16
     assert cut.status == "incomplete" and cut.incomplete_details.reason == "length"
     assert cut.output[0].status == "incomplete"
+
+
+async def test_compaction_summarises_and_a_later_request_continues_from_it(
+    backend, serve_scripted, open_responses
+):
+    async with serve_scripted(backend) as (_, http, _):
+        first = (
+            await http.post("/v1/responses", json={"model": MODEL, "input": "we launch on Tuesday"})
+        ).json()
+        compacted = await http.post(
+            "/v1/responses/compact",
+            json={"model": MODEL, "previous_response_id": first["id"], "input": "and?"},
+        )
+        body = compacted.json()
+        follow_up = await http.post(
+            "/v1/responses",
+            json={"model": MODEL, "input": [*body["output"], {"role": "user", "content": "next"}]},
+        )
+        missing_model = await http.post("/v1/responses/compact", json={"input": "x"})
+    assert compacted.status_code == 200, compacted.text
+    assert body["object"] == "response.compaction" and body["usage"]["total_tokens"] > 0
+    kept, summary = body["output"][:-1], body["output"][-1]
+    assert [m["content"][0]["text"] for m in kept] == ["we launch on Tuesday", "and?"]
+    assert summary["type"] == "compaction" and summary["encrypted_content"].startswith("echo: ")
+    assert follow_up.status_code == 200, follow_up.text
+    sent = backend.requests[-1]["messages"]
+    assert sent[-2]["content"].startswith("Summary of the conversation so far:")
+    assert missing_model.status_code == 400 and missing_model.json()["error"]["param"] == "model"

@@ -78,6 +78,9 @@ def to_messages(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             _append_tool_call(messages, item["id"], item["name"], item.get("arguments") or "{}")
             result = item.get("output") if item.get("error") is None else f"Error: {item['error']}"
             messages.append({"role": "tool", "tool_call_id": item["id"], "content": result or ""})
+        elif kind == "compaction":  # see compact.py: the summary of the history it replaces
+            summary = item.get("encrypted_content") or ""
+            messages.append({"role": "user", "content": f"Summary of the conversation so far:\n{summary}"})
         # reasoning, mcp_list_tools, approvals and file_search_call items carry no message
     return messages
 

@@ -123,9 +123,9 @@ class ItemReference(_Item):
 
 class EarlierOutputItem(_Item):
     """Any other output item a client sends back (reasoning, mcp_call, mcp_list_tools,
-    file_search_call): kept in the context as it is."""
+    file_search_call, compaction): kept in the context as it is."""
 
-    type: Literal["reasoning", "mcp_call", "mcp_list_tools", "file_search_call"]
+    type: Literal["reasoning", "mcp_call", "mcp_list_tools", "file_search_call", "compaction"]
 
 
 def _item_type(value: Any) -> str:
@@ -144,7 +144,8 @@ InputItem = Annotated[
     | Annotated[EarlierOutputItem, Tag("reasoning")]
     | Annotated[EarlierOutputItem, Tag("mcp_call")]
     | Annotated[EarlierOutputItem, Tag("mcp_list_tools")]
-    | Annotated[EarlierOutputItem, Tag("file_search_call")],
+    | Annotated[EarlierOutputItem, Tag("file_search_call")]
+    | Annotated[EarlierOutputItem, Tag("compaction")],
     Discriminator(_item_type),
 ]
 

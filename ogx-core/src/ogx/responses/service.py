@@ -12,6 +12,7 @@ from typing import Any
 from ogx.jobs import JobQueue
 from ogx.responses import items as item_utils
 from ogx.responses import loop
+from ogx.responses.compact import CompactRequest, compact
 from ogx.responses.resource import base_response
 from ogx.responses.schema import CreateResponseRequest
 from ogx.responses.store import ResponseStore
@@ -184,6 +185,13 @@ class ResponsesService:
             await self.conversations.append_items(
                 conversation_id, prepared.input_items + list(ctx.response["output"]), owner
             )
+
+    async def compact(self, body: CompactRequest, owner: str | None) -> dict[str, Any]:
+        history: list[dict[str, Any]] = []
+        if body.previous_response_id:
+            row = await self._store.get(body.previous_response_id, owner, param="previous_response_id")
+            history = list(row.messages)
+        return await compact(self._inference, body, history, owner)
 
     # -- background ----------------------------------------------------------------------------
 

@@ -189,3 +189,17 @@ class DeletedResponse(TypedDict):
     id: str
     object: Literal["response"]
     deleted: bool
+
+
+class Compaction(TypedDict):
+    type: Literal["compaction"]
+    id: str
+    encrypted_content: str
+
+
+class CompactedResponse(TypedDict):
+    id: str
+    object: Literal["response.compaction"]
+    created_at: int
+    output: list[OutputMessage | Compaction]
+    usage: Usage

@@ -8,8 +8,15 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ogx.responses.compact import CompactRequest
 from ogx.responses.schema import CreateResponseRequest
-from ogx.responses.shapes import DeletedResponse, InputItemList, ResponseList, ResponseObject
+from ogx.responses.shapes import (
+    CompactedResponse,
+    DeletedResponse,
+    InputItemList,
+    ResponseList,
+    ResponseObject,
+)
 from ogx.server.body import parse_body, request_body, response_schema
 from ogx.server.errors import json_response, openai_envelope
 from ogx.server.services import owner, services
@@ -37,6 +44,17 @@ async def create_response(request: Request) -> Response:
     if isinstance(result, dict):
         return json_response(result)
     return await sse_response(result, on_error=_stream_error, done=None)
+
+
+@router.post(
+    "/responses/compact",
+    openapi_extra=request_body(CompactRequest),
+    responses=response_schema("CompactResource", CompactedResponse),
+    summary="Compact a conversation into a summary item a later request continues from",
+)
+async def compact_response(request: Request) -> Response:
+    body = await parse_body(request, CompactRequest)
+    return json_response(await services(request).responses.compact(body, owner(request)))
 
 
 @router.get(
