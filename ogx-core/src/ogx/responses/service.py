@@ -218,7 +218,11 @@ class ResponsesService:
         body = CreateResponseRequest.model_validate(row.request)
         prepared = await self._prepare(body, owner, response_id, stream=False)
         prepared.ctx.response["created_at"] = row.response["created_at"]
-        prepared.ctx.persist = _Persister(self._store, prepared.input_items, owner, inserted=True)
+        persist = prepared.ctx.persist = _Persister(self._store, prepared.input_items, owner, inserted=True)
+        try:
+            await persist(prepared.ctx.response, [])  # queued -> in_progress, unless cancelled meanwhile
+        except loop.Cancelled:
+            return {"status": "cancelled"}
         last: dict[str, Any] = {}
         try:
             async for event in await self._finishing(prepared, owner, store=True):
