@@ -42,6 +42,7 @@ RULES = [
         last_role="user", contains="break", reply=Reply(tool_calls=[ToolCall("fail", {"message": "no way"})])
     ),
     Rule(last_role="tool", reply=Reply(text=_tool_text)),
+    Rule(contains="slow story", reply=Reply(text="one two three four five six seven eight", chunk_delay=0.4)),
 ]
 
 
@@ -198,6 +199,20 @@ def test_mcp_bad_input_is_a_4xx(client, mcp_url):
         )
     assert unknown_type.value.body["param"].startswith("tools[0]")
     assert "secret" not in str(auth_header.value.body)
+
+
+def test_a_client_that_leaves_a_stream_stops_the_loop(client, backend):
+    with client.responses.create(model=MODEL, input="a slow story", stream=True) as stream:
+        events = iter(stream)
+        first = next(events)
+        while next(events).type != "response.output_text.delta":
+            pass
+    response_id = first.response.id
+    deadline = time.monotonic() + 10
+    while (stored := client.responses.retrieve(response_id)).status == "in_progress":
+        assert time.monotonic() < deadline, "the response was never marked as stopped"
+        time.sleep(0.1)
+    assert stored.status == "cancelled"
 
 
 # -- the real model ----------------------------------------------------------------------------
