@@ -36,6 +36,9 @@ SPEC_FILES = {
     "anthropic": "anthropic-spec.json",
     "google": "google-interactions-spec.json",
 }
+# A family scored on its own within a vendor's spec (path prefix -> label), so a large new surface
+# is measured by itself and does not hide a drop in the endpoints that were there before.
+FAMILIES = {"openai": {"/v1/responses": "openai-responses"}}
 METHODS = ("get", "post", "put", "patch", "delete")
 MAX_DEPTH = 7
 SCALARS = {"string", "number", "integer", "boolean", "null"}
@@ -376,6 +379,7 @@ def compare(
             if method not in item or method not in vendor_item:
                 continue
             endpoint = f"{method.upper()} {path}"
+            label = next((f for prefix, f in FAMILIES.get(api, {}).items() if path.startswith(prefix)), api)
             for where in ("request", "response"):
                 v_schema = _json_schema(vendor_item[method], docs[api], where == "response")
                 if v_schema is None:
@@ -383,13 +387,13 @@ def compare(
                 o_schema = _json_schema(item[method], our_doc, where == "response")
                 comparison = Comparison(docs[api], our_doc, where, max_depth)
                 for prop, ok, reason in comparison.body(v_schema, o_schema):
-                    checks.append(Check(api, endpoint, where, prop, ok, reason))
+                    checks.append(Check(label, endpoint, where, prop, ok, reason))
     return checks
 
 
 def summarise(checks: list[Check]) -> dict[str, dict[str, Any]]:
     summary: dict[str, dict[str, Any]] = {}
-    for api in SPEC_FILES:
+    for api in [*SPEC_FILES, *(f for families in FAMILIES.values() for f in families.values())]:
         mine = [c for c in checks if c.api == api]
         if not mine:
             continue
