@@ -343,3 +343,22 @@ async def test_compaction_summarises_and_a_later_request_continues_from_it(
     sent = backend.requests[-1]["messages"]
     assert sent[-2]["content"].startswith("Summary of the conversation so far:")
     assert missing_model.status_code == 400 and missing_model.json()["error"]["param"] == "model"
+
+
+async def test_truncation_auto_drops_the_oldest_turns_to_fit_the_context(backend, serve_scripted):
+    small = {"model_id": "small", "provider_id": "scripted", "provider_model_id": "scripted",
+             "metadata": {"context_length": 40}}  # fmt: skip
+    history = [
+        {"role": "user", "content": "first question " + "padding " * 20},
+        {"role": "assistant", "content": "first answer " + "padding " * 20},
+        {"role": "user", "content": "the latest question"},
+    ]
+    async with serve_scripted(backend, registered_resources={"models": [small]}) as (_, http, _):
+        kept = await http.post(
+            "/v1/responses",
+            json={"model": "small", "input": history, "instructions": "Be brief.", "truncation": "auto"},
+        )
+        whole = await http.post("/v1/responses", json={"model": "small", "input": history})
+    assert kept.status_code == 200 and kept.json()["truncation"] == "auto"
+    assert [m["content"] for m in backend.requests[0]["messages"]] == ["Be brief.", "the latest question"]
+    assert whole.status_code == 200 and len(backend.requests[1]["messages"]) == 3

@@ -265,8 +265,7 @@ def _tools_and_choice(ctx: Run, iteration: int) -> tuple[list[dict[str, Any]], A
 def _truncated(messages: list[dict[str, Any]], ctx: Run) -> list[dict[str, Any]]:
     """`truncation: auto`: drop the oldest turns (never the system message or the last turn)
     until the estimated prompt fits the model's context."""
-    entry = ctx.inference.registry.resolve(ctx.body.model)
-    context = (entry.metadata or {}).get("context_length") if hasattr(entry, "metadata") else None
+    context = ctx.inference.registry.resolve(ctx.body.model).metadata.get("context_length")
     if not context:
         return messages
     budget = int(context) - (ctx.body.max_output_tokens or 0)
