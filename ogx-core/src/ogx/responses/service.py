@@ -174,8 +174,8 @@ class ResponsesService:
             persist = ctx.persist
             if isinstance(persist, _Persister):
                 await persist(ctx.response, ctx.messages)
-            elif persist is None:
-                await self._store.insert(
+            elif persist is None:  # a non-streamed response: written off the request path
+                self._store.save_later(
                     ctx.response, input_items=prepared.input_items, messages=ctx.messages, owner=owner
                 )
             else:

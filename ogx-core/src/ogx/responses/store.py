@@ -1,9 +1,14 @@
 """Stored responses, per owner: the object, its input items and the chat history a later
-`previous_response_id` continues from. Writes are awaited, so the id a client holds is
-readable at once on any worker; a streamed or background response is rewritten as it goes."""
+`previous_response_id` continues from.
+
+A finished non-streamed response is written off the request path, in batches (`save_later`):
+reads in the same worker flush first, and a read that misses waits briefly for a write another
+worker may still have queued (a client often continues at once, possibly on another worker). A
+streamed or background response is written as it goes, awaited (`insert`, `update`)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -12,9 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ogx.storage import tables
 from ogx.storage.pagination import Order, page
+from ogx.stores.writer import BackgroundWriter
 from ogx_api import NotFound
 
 _table = tables.responses
+MISS_RETRIES = 5  # a read that misses looks again this many times,
+MISS_WAIT = 0.02  # this many seconds apart, for a row another worker is still writing
 
 
 def not_found(response_id: str, param: str = "response_id") -> NotFound:
@@ -24,6 +32,27 @@ def not_found(response_id: str, param: str = "response_id") -> NotFound:
 class ResponseStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._writer = BackgroundWriter(self._insert_rows)
+
+    async def start(self) -> None:
+        self._writer.start()
+
+    async def close(self) -> None:
+        await self._writer.close()
+
+    async def _insert_rows(self, rows: list[dict[str, Any]]) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(_table.insert(), rows)
+
+    def save_later(
+        self,
+        response: dict[str, Any],
+        *,
+        input_items: list[dict[str, Any]],
+        messages: list[dict[str, Any]],
+        owner: str | None,
+    ) -> None:
+        self._writer.submit(_row(response, input_items, messages, owner))
 
     async def insert(
         self,
@@ -35,20 +64,7 @@ class ResponseStore:
         request: dict[str, Any] | None = None,
         job_id: str | None = None,
     ) -> None:
-        row = {
-            "id": response["id"],
-            "created_at": time.time_ns(),
-            "owner": owner,
-            "model": response["model"],
-            "status": response["status"],
-            "response": response,
-            "input_items": input_items,
-            "messages": messages,
-            "request": request,
-            "job_id": job_id,
-        }
-        async with self._engine.begin() as conn:
-            await conn.execute(_table.insert(), [row])
+        await self._insert_rows([_row(response, input_items, messages, owner, request, job_id)])
 
     async def update(
         self,
@@ -73,24 +89,27 @@ class ResponseStore:
 
     async def get(self, response_id: str, owner: str | None, *, param: str = "response_id") -> Any:
         """The row (`.response`, `.input_items`, `.messages`, `.status`, `.request`, `.job_id`)."""
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(_table).where(
-                        _table.c.id == response_id, _table.c.owner.is_not_distinct_from(owner)
-                    )
-                )
-            ).first()
-        if row is None:
-            raise not_found(response_id, param)
-        return row
+        await self._writer.flush()
+        query = sa.select(_table).where(
+            _table.c.id == response_id, _table.c.owner.is_not_distinct_from(owner)
+        )
+        for attempt in range(MISS_RETRIES + 1):
+            async with self._engine.connect() as conn:
+                row = (await conn.execute(query)).first()
+            if row is not None:
+                return row
+            if attempt < MISS_RETRIES:
+                await asyncio.sleep(MISS_WAIT)
+        raise not_found(response_id, param)
 
     async def get_any(self, response_id: str) -> Any:
         """The row whoever owns it (for a background job, which carries its owner itself)."""
+        await self._writer.flush()
         async with self._engine.connect() as conn:
             return (await conn.execute(sa.select(_table).where(_table.c.id == response_id))).first()
 
     async def delete(self, response_id: str, owner: str | None) -> None:
+        await self._writer.flush()
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 _table.delete().where(_table.c.id == response_id, _table.c.owner.is_not_distinct_from(owner))
@@ -101,6 +120,7 @@ class ResponseStore:
     async def list(
         self, *, owner: str | None, after: str | None, limit: int, order: Order, model: str | None
     ) -> dict[str, Any]:
+        await self._writer.flush()
         where = [_table.c.owner.is_not_distinct_from(owner)]
         if model is not None:
             where.append(_table.c.model == model)
@@ -108,3 +128,25 @@ class ResponseStore:
             return await page(
                 conn, _table, where=where, after=after, limit=limit, order=order, render=lambda r: r.response
             )
+
+
+def _row(
+    response: dict[str, Any],
+    input_items: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
+    owner: str | None,
+    request: dict[str, Any] | None = None,
+    job_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": response["id"],
+        "created_at": time.time_ns(),
+        "owner": owner,
+        "model": response["model"],
+        "status": response["status"],
+        "response": response,
+        "input_items": input_items,
+        "messages": messages,
+        "request": request,
+        "job_id": job_id,
+    }

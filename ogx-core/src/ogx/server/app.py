@@ -88,9 +88,12 @@ def create_app(
             jobs = JobQueue(engine)
             interactions = InteractionsService(inference, InteractionStore(engine))  # type: ignore[arg-type]
             stack.push_async_callback(interactions.close)
+            response_store = ResponseStore(engine)
+            await response_store.start()
+            stack.push_async_callback(response_store.close)
             responses = ResponsesService(
                 inference,  # type: ignore[arg-type]
-                ResponseStore(engine),
+                response_store,
                 files=files,
                 jobs=jobs,
                 tools=ToolServices(mcp_runtime=_mcp_runtime(instances)),
