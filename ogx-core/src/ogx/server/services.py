@@ -15,6 +15,7 @@ from ogx.providers.resolver import ProviderInstance
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
 from ogx.stores.chat_completions import ChatCompletionStore
+from ogx.vector_stores import VectorStoresService
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Services:
     interactions: InteractionsService
     files: FilesService
     jobs: JobQueue
+    vector_stores: VectorStoresService
 
 
 def services(request: Request) -> Services:
