@@ -187,6 +187,13 @@ class StaticChunkingStrategyObject(TypedDict):
     static: StaticChunkingObject
 
 
+class OtherChunkingStrategyObject(TypedDict):
+    """Not sent by OGX (every file records its sizes); in the spec for files indexed before
+    chunking strategies existed."""
+
+    type: Literal["other"]
+
+
 class VectorStoreFileObject(TypedDict):
     id: str
     object: Literal["vector_store.file"]
@@ -195,7 +202,7 @@ class VectorStoreFileObject(TypedDict):
     vector_store_id: str
     status: Literal["in_progress", "completed", "cancelled", "failed"]
     last_error: LastError | None
-    chunking_strategy: StaticChunkingStrategyObject
+    chunking_strategy: StaticChunkingStrategyObject | OtherChunkingStrategyObject
     attributes: dict[str, str | float | bool] | None
 
 
