@@ -25,6 +25,7 @@ Writes are all-or-nothing per call: an `insert` that fails leaves none of its ch
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
@@ -229,6 +230,16 @@ def finish_query(
     if query.score_threshold is not None:
         hits = [h for h in hits if h.score >= query.score_threshold]
     return hits
+
+
+_WORD = re.compile(r"\w+")
+
+
+def keyword_terms(text: str) -> list[str]:
+    """The distinct words of a keyword query, lowercased, in order. Providers search these (any
+    of them, ranked by relevance) rather than parse `text` in their backend's query syntax, so
+    quotes and operators in user text are inert."""
+    return list(dict.fromkeys(_WORD.findall(text.lower())))
 
 
 def normalised_keyword_scores(hits: list[ScoredChunk]) -> list[ScoredChunk]:

@@ -10,7 +10,6 @@ Not thread-safe: the caller serialises access (one lock per index).
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ogx_api.vector_io import AttributeValue, Chunk
+from ogx_api.vector_io import AttributeValue, Chunk, keyword_terms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,7 +41,6 @@ CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts (chunks_fts, rowid, content) VALUES ('delete', old.label, old.content);
 END;
 """
-_WORD = re.compile(r"\w+")
 _BATCH = 500  # host parameters per `IN (...)`, well under SQLite's limit
 
 
@@ -55,8 +53,8 @@ class Row:
 def fts_query(text: str) -> str | None:
     """Any text as an FTS5 query: its words, each quoted (so FTS5 syntax is inert), OR-ed (so
     BM25 ranks documents by how many and how rare the words they contain); None without words."""
-    words = _WORD.findall(text.lower())
-    return " OR ".join(f'"{word}"' for word in dict.fromkeys(words)) if words else None
+    words = keyword_terms(text)
+    return " OR ".join(f'"{word}"' for word in words) if words else None
 
 
 def attributes_key(attributes: dict[str, AttributeValue]) -> str:
