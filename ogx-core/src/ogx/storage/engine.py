@@ -3,7 +3,6 @@ share one file; PostgreSQL is reached through asyncpg."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 import zlib
@@ -17,16 +16,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from ogx_api.paths import default_data_dir
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-
-
-def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """`OGX_DATA_DIR`, else `$XDG_DATA_HOME/ogx`, else `~/.local/share/ogx`."""
-    env = os.environ if environ is None else environ
-    if env.get("OGX_DATA_DIR"):
-        return Path(env["OGX_DATA_DIR"]).expanduser()
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "ogx"
 
 
 def resolve_storage_url(url: str | None, name: str, environ: Mapping[str, str] | None = None) -> str:
