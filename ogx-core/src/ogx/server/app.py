@@ -33,9 +33,11 @@ from ogx.server.errors import ErrorLayer
 from ogx.server.provider_data import ProviderDataMiddleware
 from ogx.server.routes import anthropic, google, inspect, models, openai_inference
 from ogx.server.routes import files as files_routes
+from ogx.server.routes import tools as tools_routes
 from ogx.server.services import Services
 from ogx.storage import create_engine, migrate, resolve_storage_url
 from ogx.stores.chat_completions import ChatCompletionStore
+from ogx.tools import start_tools, with_outbound_policy
 from ogx_api import Api
 
 logger = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ def create_app(
     environ: Mapping[str, str] | None = None,
 ) -> FastAPI:
     plugins = plugins if plugins is not None else PluginManager()
-    config = with_localfs_defaults(config, environ)
+    config = with_outbound_policy(with_localfs_defaults(config, environ))
     prepared = prepare_providers(config, plugins)
     storage_url = resolve_storage_url(config.storage.url, config.name or "default", environ)
 
@@ -84,6 +86,7 @@ def create_app(
             stack.callback(refresher.cancel)
             files = await start_files(config, instances, engine, stack, environ)
             jobs = JobQueue(engine)
+            tools = await start_tools(config, instances, engine, stack)
             interactions = InteractionsService(inference, InteractionStore(engine))  # type: ignore[arg-type]
             stack.push_async_callback(interactions.close)
             # Last to start, first to stop: handlers may use any service above.
@@ -101,6 +104,7 @@ def create_app(
                 interactions=interactions,
                 files=files,
                 jobs=jobs,
+                tools=tools,
             )
             logger.info(
                 "OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list())
@@ -124,6 +128,7 @@ def create_app(
     for module in (openai_inference, models, inspect, google, anthropic):
         app.include_router(module.router)
     app.include_router(files_routes.router)
+    app.include_router(tools_routes.router)
     body.install_schemas(app)
     return app
 

@@ -15,6 +15,7 @@ from ogx.providers.resolver import ProviderInstance
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
 from ogx.stores.chat_completions import ChatCompletionStore
+from ogx.tools import ToolsService
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Services:
     interactions: InteractionsService
     files: FilesService
     jobs: JobQueue
+    tools: ToolsService
 
 
 def services(request: Request) -> Services:

@@ -80,3 +80,15 @@ interactions = sa.Table(  # Google Interactions API (`store` true, the default)
     sa.Column("input", sa.JSON, nullable=True),  # the request's `input`, for `include_input`
     sa.Column("history", sa.JSON, nullable=False),  # turns up to and including this one's outputs
 )
+
+tool_groups = sa.Table(
+    "tool_groups",
+    metadata,
+    sa.Column("id", sa.String(256), primary_key=True),
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+    sa.Column("provider_id", sa.String(128), nullable=False),
+    sa.Column("mcp_endpoint", sa.JSON, nullable=True),  # {"uri", "transport"}
+    sa.Column("args", sa.JSON, nullable=False),  # without `authorization`
+    sa.Column("authorization", sa.Text, nullable=True),  # a secret: never returned
+)
