@@ -15,6 +15,7 @@ from ogx.providers.resolver import ProviderInstance
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
 from ogx.stores.chat_completions import ChatCompletionStore
+from ogx.tools import ToolsService
 from ogx.vector_stores import VectorStoresService
 
 
@@ -31,6 +32,7 @@ class Services:
     files: FilesService
     jobs: JobQueue
     vector_stores: VectorStoresService
+    tools: ToolsService
 
 
 def services(request: Request) -> Services:

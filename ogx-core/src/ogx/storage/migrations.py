@@ -187,6 +187,23 @@ def _v6_vector_stores(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v7_tool_groups(conn: Connection) -> None:
+    md = sa.MetaData()
+    table = sa.Table(
+        "tool_groups",
+        md,
+        sa.Column("id", sa.String(256), primary_key=True),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+        sa.Column("provider_id", sa.String(128), nullable=False),
+        sa.Column("mcp_endpoint", sa.JSON, nullable=True),
+        sa.Column("args", sa.JSON, nullable=False),
+        sa.Column("authorization", sa.Text, nullable=True),
+    )
+    sa.Index("ix_tool_groups_order", table.c.owner, table.c.created_at, table.c.id)
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models registry", _v1_models),
     Migration(2, "stored chat completions", _v2_chat_completions),
@@ -194,6 +211,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "background jobs with leases", _v4_jobs),
     Migration(5, "stored Google interactions", _v5_interactions),
     Migration(6, "vector stores, their files, file batches and chunks", _v6_vector_stores),
+    Migration(7, "tool groups", _v7_tool_groups),
 )
 
 _versions = sa.Table(

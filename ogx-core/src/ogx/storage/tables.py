@@ -137,3 +137,15 @@ vector_store_chunks = sa.Table(  # the indexed chunks, so attribute updates re-a
     sa.Column("embedding", sa.LargeBinary, nullable=False),  # little-endian float32
     sa.Column("metadata", sa.JSON, nullable=False),
 )
+
+tool_groups = sa.Table(
+    "tool_groups",
+    metadata,
+    sa.Column("id", sa.String(256), primary_key=True),
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+    sa.Column("provider_id", sa.String(128), nullable=False),
+    sa.Column("mcp_endpoint", sa.JSON, nullable=True),  # {"uri", "transport"}
+    sa.Column("args", sa.JSON, nullable=False),  # without `authorization`
+    sa.Column("authorization", sa.Text, nullable=True),  # a secret: never returned
+)
