@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from ogx import __version__
 from ogx.anthropic import anthropic_envelope
 from ogx.config import RunConfig
+from ogx.conversations import ConversationsService
 from ogx.files import start_files, with_localfs_defaults
 from ogx.google import InteractionsService, InteractionStore, google_envelope
 from ogx.jobs import JobQueue, JobRunner
@@ -32,6 +33,7 @@ from ogx.server import body
 from ogx.server.errors import ErrorLayer
 from ogx.server.provider_data import ProviderDataMiddleware
 from ogx.server.routes import anthropic, google, inspect, models, openai_inference
+from ogx.server.routes import conversations as conversations_routes
 from ogx.server.routes import files as files_routes
 from ogx.server.services import Services
 from ogx.storage import create_engine, migrate, resolve_storage_url
@@ -101,6 +103,7 @@ def create_app(
                 interactions=interactions,
                 files=files,
                 jobs=jobs,
+                conversations=ConversationsService(engine),
             )
             logger.info(
                 "OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list())
@@ -124,6 +127,7 @@ def create_app(
     for module in (openai_inference, models, inspect, google, anthropic):
         app.include_router(module.router)
     app.include_router(files_routes.router)
+    app.include_router(conversations_routes.router)
     body.install_schemas(app)
     return app
 

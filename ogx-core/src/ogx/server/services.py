@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ogx.config import RunConfig
+from ogx.conversations import ConversationsService
 from ogx.files import FilesService
 from ogx.google import InteractionsService
 from ogx.jobs import JobQueue
@@ -29,6 +30,7 @@ class Services:
     interactions: InteractionsService
     files: FilesService
     jobs: JobQueue
+    conversations: ConversationsService
 
 
 def services(request: Request) -> Services:
