@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from ogx import __version__
 from ogx.anthropic import anthropic_envelope
 from ogx.config import RunConfig
+from ogx.conversations import ConversationsService
 from ogx.files import start_files, with_localfs_defaults
 from ogx.google import InteractionsService, InteractionStore, google_envelope
 from ogx.jobs import JobQueue, JobRunner
@@ -32,6 +33,7 @@ from ogx.server import body
 from ogx.server.errors import ErrorLayer, openai_envelope
 from ogx.server.provider_data import ProviderDataMiddleware
 from ogx.server.routes import anthropic, google, inspect, models, openai_inference, vector_io
+from ogx.server.routes import conversations as conversations_routes
 from ogx.server.routes import files as files_routes
 from ogx.server.routes import tools as tools_routes
 from ogx.server.routes import vector_stores as vector_stores_routes
@@ -116,6 +118,7 @@ def create_app(
                 jobs=jobs,
                 vector_stores=vector_stores,
                 tools=tools,
+                conversations=ConversationsService(engine),
             )
             logger.info(
                 "OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list())
@@ -143,6 +146,7 @@ def create_app(
     app.include_router(vector_stores_routes.router)
     app.include_router(vector_io.router)
     app.include_router(tools_routes.router)
+    app.include_router(conversations_routes.router)
     body.install_schemas(app)
     return app
 

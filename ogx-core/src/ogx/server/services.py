@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ogx.config import RunConfig
+from ogx.conversations import ConversationsService
 from ogx.files import FilesService
 from ogx.google import InteractionsService
 from ogx.jobs import JobQueue
@@ -33,6 +34,7 @@ class Services:
     jobs: JobQueue
     vector_stores: VectorStoresService
     tools: ToolsService
+    conversations: ConversationsService
 
 
 def services(request: Request) -> Services:

@@ -149,3 +149,22 @@ tool_groups = sa.Table(
     sa.Column("args", sa.JSON, nullable=False),  # without `authorization`
     sa.Column("authorization", sa.Text, nullable=True),  # a secret: never returned
 )
+
+conversations = sa.Table(  # OpenAI Conversations API
+    "conversations",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+    sa.Column("metadata", sa.JSON, nullable=False),
+)
+
+conversation_items = sa.Table(
+    "conversation_items",
+    metadata,
+    sa.Column("conversation_id", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds, increasing per conversation
+    sa.Column("item", sa.JSON, nullable=False),  # the item as OpenAI returns it (`ConversationItem`)
+)
