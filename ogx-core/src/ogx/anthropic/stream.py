@@ -108,6 +108,7 @@ class MessageStream:
             "output_tokens": counts["output_tokens"],
             "cache_creation_input_tokens": counts["cache_creation_input_tokens"],
             "cache_read_input_tokens": counts["cache_read_input_tokens"],
+            "output_tokens_details": counts["output_tokens_details"],
             "server_tool_use": None,
         }
         if counts.get("estimated"):

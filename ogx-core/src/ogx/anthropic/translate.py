@@ -360,16 +360,12 @@ def usage(openai_usage: Any) -> AnthropicUsage:
         return empty_usage()
     details = openai_usage.get("prompt_tokens_details") or {}
     cached = details.get("cached_tokens") or 0
-    result: AnthropicUsage = {
-        "input_tokens": max((openai_usage.get("prompt_tokens") or 0) - cached, 0),
-        "output_tokens": openai_usage.get("completion_tokens") or 0,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": cached,
-        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
-        "server_tool_use": None,
-        "service_tier": "standard",
-        "inference_geo": None,
-    }
+    reasoning = (openai_usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
+    result = empty_usage()
+    result["input_tokens"] = max((openai_usage.get("prompt_tokens") or 0) - cached, 0)
+    result["output_tokens"] = openai_usage.get("completion_tokens") or 0
+    result["cache_read_input_tokens"] = cached
+    result["output_tokens_details"] = {"thinking_tokens": reasoning}
     if openai_usage.get("estimated"):
         result["estimated"] = True
     return result
@@ -382,6 +378,7 @@ def empty_usage() -> AnthropicUsage:
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": 0,
         "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "output_tokens_details": {"thinking_tokens": 0},
         "server_tool_use": None,
         "service_tier": "standard",
         "inference_geo": None,
