@@ -13,6 +13,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
+from ogx.anthropic.types import (
+    BashExecutionErrorCode,
+    ExecutionErrorCode,
+    ServerToolName,
+    TextEditorErrorCode,
+    WebFetchErrorCode,
+    WebSearchErrorCode,
+)
+
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -31,44 +40,42 @@ class _Block(_Open):
 # -- citations (history: what an earlier answer cited; the translation drops them) -------------
 
 
-class CharLocationCitationParam(_Open):
-    type: Literal["char_location"]
+class _CitationParam(_Open):
     cited_text: str
+
+
+class _DocumentCitationParam(_CitationParam):
     document_index: int = Field(ge=0)
     document_title: str | None
+
+
+class CharLocationCitationParam(_DocumentCitationParam):
+    type: Literal["char_location"]
     start_char_index: int = Field(ge=0)
     end_char_index: int
 
 
-class PageLocationCitationParam(_Open):
+class PageLocationCitationParam(_DocumentCitationParam):
     type: Literal["page_location"]
-    cited_text: str
-    document_index: int = Field(ge=0)
-    document_title: str | None
     start_page_number: int = Field(ge=1)
     end_page_number: int
 
 
-class ContentBlockLocationCitationParam(_Open):
+class ContentBlockLocationCitationParam(_DocumentCitationParam):
     type: Literal["content_block_location"]
-    cited_text: str
-    document_index: int = Field(ge=0)
-    document_title: str | None
     start_block_index: int = Field(ge=0)
     end_block_index: int
 
 
-class WebSearchResultLocationCitationParam(_Open):
+class WebSearchResultLocationCitationParam(_CitationParam):
     type: Literal["web_search_result_location"]
-    cited_text: str
     encrypted_index: str
     title: str | None
     url: str
 
 
-class SearchResultLocationCitationParam(_Open):
+class SearchResultLocationCitationParam(_CitationParam):
     type: Literal["search_result_location"]
-    cited_text: str
     search_result_index: int = Field(ge=0)
     source: str
     title: str | None
@@ -221,17 +228,6 @@ class ToolResultBlockParam(_Block):
     is_error: bool | None = None
 
 
-ServerToolName = Literal[
-    "web_search",
-    "web_fetch",
-    "code_execution",
-    "bash_code_execution",
-    "text_editor_code_execution",
-    "tool_search_tool_regex",
-    "tool_search_tool_bm25",
-]
-
-
 class ServerToolUseBlockParam(_Block):
     type: Literal["server_tool_use"]
     id: str = Field(min_length=1)
@@ -250,14 +246,7 @@ class WebSearchResultBlockParam(_Open):
 
 class WebSearchToolResultErrorParam(_Open):
     type: Literal["web_search_tool_result_error"]
-    error_code: Literal[
-        "invalid_tool_input",
-        "unavailable",
-        "max_uses_exceeded",
-        "too_many_requests",
-        "query_too_long",
-        "request_too_large",
-    ]
+    error_code: WebSearchErrorCode
 
 
 class WebSearchToolResultBlockParam(_Block):
@@ -269,16 +258,7 @@ class WebSearchToolResultBlockParam(_Block):
 
 class WebFetchToolResultErrorParam(_Open):
     type: Literal["web_fetch_tool_result_error"]
-    error_code: Literal[
-        "invalid_tool_input",
-        "url_too_long",
-        "url_not_allowed",
-        "url_not_accessible",
-        "unsupported_content_type",
-        "too_many_requests",
-        "max_uses_exceeded",
-        "unavailable",
-    ]
+    error_code: WebFetchErrorCode
 
 
 class WebFetchResultBlockParam(_Open):
@@ -295,14 +275,9 @@ class WebFetchToolResultBlockParam(_Block):
     caller: CallerParam | None = None
 
 
-_ExecutionErrorCode = Literal[
-    "invalid_tool_input", "unavailable", "too_many_requests", "execution_time_exceeded"
-]
-
-
 class CodeExecutionToolResultErrorParam(_Open):
     type: Literal["code_execution_tool_result_error"]
-    error_code: _ExecutionErrorCode
+    error_code: ExecutionErrorCode
 
 
 class CodeExecutionOutputBlockParam(_Open):
@@ -339,13 +314,7 @@ class CodeExecutionToolResultBlockParam(_Block):
 
 class BashCodeExecutionToolResultErrorParam(_Open):
     type: Literal["bash_code_execution_tool_result_error"]
-    error_code: Literal[
-        "invalid_tool_input",
-        "unavailable",
-        "too_many_requests",
-        "execution_time_exceeded",
-        "output_file_too_large",
-    ]
+    error_code: BashExecutionErrorCode
 
 
 class BashCodeExecutionOutputBlockParam(_Open):
@@ -371,9 +340,7 @@ class BashCodeExecutionToolResultBlockParam(_Block):
 
 class TextEditorCodeExecutionToolResultErrorParam(_Open):
     type: Literal["text_editor_code_execution_tool_result_error"]
-    error_code: Literal[
-        "invalid_tool_input", "unavailable", "too_many_requests", "execution_time_exceeded", "file_not_found"
-    ]
+    error_code: TextEditorErrorCode
     error_message: str | None = None
 
 
@@ -414,7 +381,7 @@ class TextEditorCodeExecutionToolResultBlockParam(_Block):
 
 class ToolSearchToolResultErrorParam(_Open):
     type: Literal["tool_search_tool_result_error"]
-    error_code: _ExecutionErrorCode
+    error_code: ExecutionErrorCode
 
 
 class ToolSearchToolSearchResultBlockParam(_Open):

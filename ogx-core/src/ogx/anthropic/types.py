@@ -11,6 +11,46 @@ from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
+ServerToolName = Literal[
+    "web_search",
+    "web_fetch",
+    "code_execution",
+    "bash_code_execution",
+    "text_editor_code_execution",
+    "tool_search_tool_regex",
+    "tool_search_tool_bm25",
+]
+WebSearchErrorCode = Literal[
+    "invalid_tool_input",
+    "unavailable",
+    "max_uses_exceeded",
+    "too_many_requests",
+    "query_too_long",
+    "request_too_large",
+]
+WebFetchErrorCode = Literal[
+    "invalid_tool_input",
+    "url_too_long",
+    "url_not_allowed",
+    "url_not_accessible",
+    "unsupported_content_type",
+    "too_many_requests",
+    "max_uses_exceeded",
+    "unavailable",
+]
+ExecutionErrorCode = Literal[
+    "invalid_tool_input", "unavailable", "too_many_requests", "execution_time_exceeded"
+]
+BashExecutionErrorCode = Literal[
+    "invalid_tool_input",
+    "unavailable",
+    "too_many_requests",
+    "execution_time_exceeded",
+    "output_file_too_large",
+]
+TextEditorErrorCode = Literal[
+    "invalid_tool_input", "unavailable", "too_many_requests", "execution_time_exceeded", "file_not_found"
+]
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"]
 
 
@@ -150,15 +190,7 @@ class ResponseToolUseBlock(TypedDict):
 class ResponseServerToolUseBlock(TypedDict):
     type: Literal["server_tool_use"]
     id: str
-    name: Literal[
-        "web_search",
-        "web_fetch",
-        "code_execution",
-        "bash_code_execution",
-        "text_editor_code_execution",
-        "tool_search_tool_regex",
-        "tool_search_tool_bm25",
-    ]
+    name: ServerToolName
     input: dict[str, Any]
     caller: Caller
 
@@ -173,14 +205,7 @@ class WebSearchResult(TypedDict):
 
 class WebSearchToolResultError(TypedDict):
     type: Literal["web_search_tool_result_error"]
-    error_code: Literal[
-        "invalid_tool_input",
-        "unavailable",
-        "max_uses_exceeded",
-        "too_many_requests",
-        "query_too_long",
-        "request_too_large",
-    ]
+    error_code: WebSearchErrorCode
 
 
 class ResponseWebSearchToolResultBlock(TypedDict):
@@ -222,16 +247,7 @@ class WebFetchResult(TypedDict):
 
 class WebFetchToolResultError(TypedDict):
     type: Literal["web_fetch_tool_result_error"]
-    error_code: Literal[
-        "invalid_tool_input",
-        "url_too_long",
-        "url_not_allowed",
-        "url_not_accessible",
-        "unsupported_content_type",
-        "too_many_requests",
-        "max_uses_exceeded",
-        "unavailable",
-    ]
+    error_code: WebFetchErrorCode
 
 
 class ResponseWebFetchToolResultBlock(TypedDict):
@@ -241,14 +257,9 @@ class ResponseWebFetchToolResultBlock(TypedDict):
     caller: Caller
 
 
-_ExecutionErrorCode = Literal[
-    "invalid_tool_input", "unavailable", "too_many_requests", "execution_time_exceeded"
-]
-
-
 class CodeExecutionToolResultError(TypedDict):
     type: Literal["code_execution_tool_result_error"]
-    error_code: _ExecutionErrorCode
+    error_code: ExecutionErrorCode
 
 
 class CodeExecutionOutput(TypedDict):
@@ -280,13 +291,7 @@ class ResponseCodeExecutionToolResultBlock(TypedDict):
 
 class BashCodeExecutionToolResultError(TypedDict):
     type: Literal["bash_code_execution_tool_result_error"]
-    error_code: Literal[
-        "invalid_tool_input",
-        "unavailable",
-        "too_many_requests",
-        "execution_time_exceeded",
-        "output_file_too_large",
-    ]
+    error_code: BashExecutionErrorCode
 
 
 class BashCodeExecutionOutput(TypedDict):
@@ -310,9 +315,7 @@ class ResponseBashCodeExecutionToolResultBlock(TypedDict):
 
 class TextEditorCodeExecutionToolResultError(TypedDict):
     type: Literal["text_editor_code_execution_tool_result_error"]
-    error_code: Literal[
-        "invalid_tool_input", "unavailable", "too_many_requests", "execution_time_exceeded", "file_not_found"
-    ]
+    error_code: TextEditorErrorCode
     error_message: str | None
 
 
@@ -357,7 +360,7 @@ class ToolReference(TypedDict):
 
 class ToolSearchToolResultError(TypedDict):
     type: Literal["tool_search_tool_result_error"]
-    error_code: _ExecutionErrorCode
+    error_code: ExecutionErrorCode
     error_message: str | None
 
 
