@@ -84,8 +84,7 @@ def create_app(
             stack.callback(refresher.cancel)
             files = await start_files(config, instances, engine, stack, environ)
             jobs = JobQueue(engine)
-            interactions = InteractionsService(inference, InteractionStore(engine))  # type: ignore[arg-type]
-            stack.push_async_callback(interactions.close)
+            interactions = InteractionsService(inference, InteractionStore(engine), jobs)  # type: ignore[arg-type]
             # Last to start, first to stop: handlers may use any service above.
             job_runner = JobRunner(jobs)
             await job_runner.start()

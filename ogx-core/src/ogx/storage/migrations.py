@@ -125,12 +125,18 @@ def _v5_interactions(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v10_interaction_jobs(conn: Connection) -> None:
+    # The job that runs a background interaction, so cancel and delete can reach it.
+    conn.execute(sa.text("ALTER TABLE interactions ADD COLUMN job_id VARCHAR(64)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models registry", _v1_models),
     Migration(2, "stored chat completions", _v2_chat_completions),
     Migration(3, "files", _v3_files),
     Migration(4, "background jobs with leases", _v4_jobs),
     Migration(5, "stored Google interactions", _v5_interactions),
+    Migration(10, "the job running a background Google interaction", _v10_interaction_jobs),
 )
 
 _versions = sa.Table(
