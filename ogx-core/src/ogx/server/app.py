@@ -99,8 +99,7 @@ def create_app(
             )
             await vector_stores.start()
             tools = await start_tools(config, instances, engine, stack)
-            interactions = InteractionsService(inference, InteractionStore(engine))  # type: ignore[arg-type]
-            stack.push_async_callback(interactions.close)
+            interactions = InteractionsService(inference, InteractionStore(engine), jobs)  # type: ignore[arg-type]
             # Last to start, first to stop: handlers may use any service above.
             job_runner = JobRunner(jobs)
             await job_runner.start()

@@ -228,6 +228,11 @@ def _v9_conversations(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v10_interaction_jobs(conn: Connection) -> None:
+    # The job that runs a background interaction, so cancel and delete can reach it.
+    conn.execute(sa.text("ALTER TABLE interactions ADD COLUMN job_id VARCHAR(64)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models registry", _v1_models),
     Migration(2, "stored chat completions", _v2_chat_completions),
@@ -237,6 +242,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "vector stores, their files, file batches and chunks", _v6_vector_stores),
     Migration(7, "tool groups", _v7_tool_groups),
     Migration(9, "conversations and their items", _v9_conversations),
+    Migration(10, "the job running a background Google interaction", _v10_interaction_jobs),
 )
 
 _versions = sa.Table(

@@ -79,6 +79,7 @@ interactions = sa.Table(  # Google Interactions API (`store` true, the default)
     sa.Column("interaction", sa.JSON, nullable=False),  # the resource as GET returns it
     sa.Column("input", sa.JSON, nullable=True),  # the request's `input`, for `include_input`
     sa.Column("history", sa.JSON, nullable=False),  # turns up to and including this one's outputs
+    sa.Column("job_id", sa.String(64), nullable=True),  # the job running a background interaction
 )
 
 vector_stores = sa.Table(
