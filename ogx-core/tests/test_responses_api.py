@@ -226,8 +226,8 @@ async def test_a_backend_failure_before_any_output_is_an_http_error(backend, ser
         ),
         (
             {"model": MODEL, "input": "x", "tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]},
-            400,
-            "tools",
+            404,
+            "tools.vector_store_ids",
         ),
         ({"model": "nope/unknown", "input": "x"}, 404, "model"),
         ({"model": MODEL, "input": "x", "max_output_tokens": 2}, 400, "max_output_tokens"),

@@ -165,7 +165,7 @@ async def test_models_table_has_an_owner_column(tmp_path: Path) -> None:
 
 async def test_migrations_are_numbered_uniquely_from_1() -> None:
     versions = [m.version for m in MIGRATIONS]
-    # Numbers are assigned per feature branch, so a branch may lack its neighbours' versions.
+    # ascending and unique; a gap is allowed while a branch holding the number in between is unmerged
     assert versions[0] == 1 and versions == sorted(set(versions))
 
 

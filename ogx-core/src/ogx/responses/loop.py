@@ -16,11 +16,11 @@ from typing import Any
 
 from ogx.responses import resource
 from ogx.responses.schema import (
-    AllowedToolsChoice,
     CreateResponseRequest,
     FunctionChoice,
     HostedChoice,
     McpChoice,
+    ResponseAllowedToolsChoice,
 )
 from ogx.responses.tools import FILE_SEARCH, Toolbox, file_search_message, new_call_item
 from ogx.responses.turn import Emitter, Event, Turn, completion_as_chunk
@@ -232,7 +232,7 @@ def _tools_and_choice(ctx: Run, iteration: int) -> tuple[list[dict[str, Any]], A
     choice = ctx.body.tool_choice
     if choice is None or not tools:
         return tools, "auto"
-    if isinstance(choice, AllowedToolsChoice):
+    if isinstance(choice, ResponseAllowedToolsChoice):
         names = {
             t.get("name") or (t.get("function") or {}).get("name") or t.get("type") for t in choice.tools
         }

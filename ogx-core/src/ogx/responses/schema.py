@@ -152,7 +152,7 @@ InputItem = Annotated[
 # -- tools ---------------------------------------------------------------------------------------
 
 
-class FunctionTool(BaseModel):
+class ResponseFunctionTool(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: Literal["function"]
@@ -162,7 +162,7 @@ class FunctionTool(BaseModel):
     strict: bool | None = None
 
 
-class RankingOptions(BaseModel):
+class FileSearchRankingOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     ranker: str | None = None
@@ -174,7 +174,7 @@ class FileSearchTool(BaseModel):
     vector_store_ids: list[str] = Field(min_length=1)
     filters: dict[str, Any] | None = None
     max_num_results: int | None = Field(default=None, ge=1, le=50)
-    ranking_options: RankingOptions | None = None
+    ranking_options: FileSearchRankingOptions | None = None
 
 
 class ToolNames(BaseModel):
@@ -224,7 +224,7 @@ class McpTool(BaseModel):
         return tool_name in names
 
 
-Tool = Annotated[FunctionTool | FileSearchTool | McpTool, Field(discriminator="type")]
+Tool = Annotated[ResponseFunctionTool | FileSearchTool | McpTool, Field(discriminator="type")]
 
 # -- tool choice, text, reasoning ----------------------------------------------------------------
 
@@ -244,7 +244,7 @@ class McpChoice(BaseModel):
     name: str | None = None
 
 
-class AllowedToolsChoice(BaseModel):
+class ResponseAllowedToolsChoice(BaseModel):
     type: Literal["allowed_tools"]
     mode: Literal["auto", "required"]
     tools: list[dict[str, Any]]
@@ -252,11 +252,13 @@ class AllowedToolsChoice(BaseModel):
 
 ToolChoice = (
     Literal["none", "auto", "required"]
-    | Annotated[FunctionChoice | HostedChoice | McpChoice | AllowedToolsChoice, Field(discriminator="type")]
+    | Annotated[
+        FunctionChoice | HostedChoice | McpChoice | ResponseAllowedToolsChoice, Field(discriminator="type")
+    ]
 )
 
 
-class TextFormat(BaseModel):
+class ResponseTextFormat(BaseModel):
     type: Literal["text"]
 
 
@@ -276,7 +278,8 @@ class JsonSchemaFormat(BaseModel):
 
 class TextConfig(BaseModel):
     format: (
-        Annotated[TextFormat | JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")] | None
+        Annotated[ResponseTextFormat | JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")]
+        | None
     ) = None
     verbosity: Literal["low", "medium", "high"] | None = None
 
@@ -291,7 +294,7 @@ class ConversationRef(BaseModel):
     id: str = Field(min_length=1)
 
 
-class StreamOptions(BaseModel):
+class ResponseStreamOptions(BaseModel):
     include_obfuscation: bool | None = None
 
 
@@ -330,7 +333,7 @@ class CreateResponseRequest(BaseModel):
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     store: bool | None = None
     stream: bool | None = None
-    stream_options: StreamOptions | None = None
+    stream_options: ResponseStreamOptions | None = None
     background: bool | None = None
     include: list[Include] | None = None
     truncation: Literal["auto", "disabled"] | None = None

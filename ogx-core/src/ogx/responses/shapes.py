@@ -29,7 +29,7 @@ class OutputTextPart(TypedDict):
     logprobs: list[LogProb]
 
 
-class RefusalPart(TypedDict):
+class OutputRefusal(TypedDict):
     type: Literal["refusal"]
     refusal: str
 
@@ -44,10 +44,10 @@ class OutputMessage(TypedDict):
     id: str
     status: Literal["in_progress", "completed", "incomplete"]
     role: Literal["assistant"]
-    content: list[OutputTextPart | RefusalPart]
+    content: list[OutputTextPart | OutputRefusal]
 
 
-class FunctionCall(TypedDict):
+class OutputFunctionCall(TypedDict):
     type: Literal["function_call"]
     id: str
     call_id: str
@@ -116,7 +116,13 @@ class McpApprovalRequest(TypedDict):
 
 
 OutputItem = (
-    OutputMessage | FunctionCall | Reasoning | FileSearchCall | McpListTools | McpCall | McpApprovalRequest
+    OutputMessage
+    | OutputFunctionCall
+    | Reasoning
+    | FileSearchCall
+    | McpListTools
+    | McpCall
+    | McpApprovalRequest
 )
 
 

@@ -20,7 +20,7 @@ import orjson
 from pydantic import SecretStr, ValidationError
 
 from ogx.responses.items import new_id
-from ogx.responses.schema import CreateResponseRequest, FileSearchTool, FunctionTool, McpTool
+from ogx.responses.schema import CreateResponseRequest, FileSearchTool, McpTool, ResponseFunctionTool
 from ogx_api import InvalidRequest, NotFound, OGXError
 from ogx_api.tools import McpEndpoint, ToolResult
 
@@ -65,7 +65,7 @@ class Toolbox:
         self.body = body
         self.services = services
         self.owner = owner
-        self.functions = {t.name: t for t in body.tools or () if isinstance(t, FunctionTool)}
+        self.functions = {t.name: t for t in body.tools or () if isinstance(t, ResponseFunctionTool)}
         self.file_search = next((t for t in body.tools or () if isinstance(t, FileSearchTool)), None)
         self.mcp_tools = [t for t in body.tools or () if isinstance(t, McpTool)]
         self.servers: dict[str, McpServer] = {}  # by server_label
