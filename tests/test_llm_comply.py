@@ -31,7 +31,7 @@ class Format:
 FORMATS = {
     "anthropic": Format("claude-sonnet-4-5", ("--auth-header", "x-api-key", "--no-bearer")),
     "openai-chat": Format("o4-mini"),
-    "open-responses": Format("o4-mini"),
+    "open-responses": Format("o3-mini"),
 }
 
 REASONING_USAGE = {
