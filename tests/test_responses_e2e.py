@@ -86,6 +86,7 @@ def client(backend, ogx_runner, tmp_path_factory) -> Iterator[openai.OpenAI]:
     config = {
         "version": 2,
         "name": "e2e-responses",
+        "server": {"outbound": {"allow_loopback": True}},  # the MCP test server is on loopback
         "providers": {
             "inference": [
                 {
