@@ -32,6 +32,11 @@ def _tool_text(request: dict) -> str:
 
 
 RULES = [
+    Rule(
+        last_role="user",
+        contains="espresso",
+        reply=Reply(tool_calls=[ToolCall("file_search", {"query": "how to descale the espresso machine"})]),
+    ),
     Rule(last_role="user", contains="add", reply=Reply(tool_calls=[ToolCall("add", {"a": 2, "b": 3})])),
     Rule(
         last_role="user",
@@ -93,8 +98,10 @@ def client(backend, ogx_runner, tmp_path_factory) -> Iterator[openai.OpenAI]:
                     "provider_id": "scripted",
                     "provider_type": "remote::vllm",
                     "config": {"base_url": backend.base_url},
-                }
+                },
+                {"provider_id": "minilm", "provider_type": "inline::minilm", "config": {}},
             ],
+            "vector_io": [{"provider_id": "faiss", "provider_type": "inline::faiss", "config": {}}],
             "tool_runtime": [
                 {
                     "provider_id": "mcp",
@@ -104,7 +111,16 @@ def client(backend, ogx_runner, tmp_path_factory) -> Iterator[openai.OpenAI]:
             ],
         },
         "registered_resources": {
-            "models": [{"model_id": MODEL, "provider_id": "scripted", "provider_model_id": "scripted"}]
+            "models": [
+                {"model_id": MODEL, "provider_id": "scripted", "provider_model_id": "scripted"},
+                {
+                    "model_id": "minilm",
+                    "provider_id": "minilm",
+                    "provider_model_id": "all-minilm-l6-v2",
+                    "model_type": "embedding",
+                    "metadata": {"embedding_dimension": 384},
+                },
+            ]
         },
     }
     with ogx_runner(config, tmp_path_factory.mktemp("ogx-responses")) as server:
@@ -200,6 +216,39 @@ def test_mcp_bad_input_is_a_4xx(client, mcp_url):
         )
     assert unknown_type.value.body["param"].startswith("tools[0]")
     assert "secret" not in str(auth_header.value.body)
+
+
+def test_file_search_over_a_faiss_store_with_minilm_embeddings_cites_the_file(client):
+    documents = {
+        "espresso.md": "Descale the espresso machine every month with citric acid, then rinse it twice.",
+        "bananas.txt": "Bananas ripen faster next to apples because apples release ethylene gas.",
+    }
+    file_ids = {
+        name: client.files.create(file=(name, text.encode()), purpose="assistants").id
+        for name, text in documents.items()
+    }
+    store = client.vector_stores.create(name="kb", file_ids=list(file_ids.values()))
+    deadline = time.monotonic() + 60
+    while client.vector_stores.retrieve(store.id).file_counts.completed < len(documents):
+        assert time.monotonic() < deadline, "the files were not ingested"
+        time.sleep(0.2)
+    response = client.responses.create(
+        model=MODEL,
+        input="How do I care for my espresso machine?",
+        tools=[{"type": "file_search", "vector_store_ids": [store.id], "max_num_results": 2}],
+        include=["file_search_call.results"],
+    )
+    search, message = response.output
+    assert search.type == "file_search_call" and search.status == "completed"
+    assert search.queries == ["how to descale the espresso machine"]
+    assert search.results[0].filename == "espresso.md" and "citric acid" in search.results[0].text
+    assert "citric acid" in message.content[0].text  # the model read the results
+    cited = {a.file_id for a in message.content[0].annotations if a.type == "file_citation"}
+    assert file_ids["espresso.md"] in cited
+    with pytest.raises(openai.NotFoundError):
+        client.responses.create(
+            model=MODEL, input="x", tools=[{"type": "file_search", "vector_store_ids": ["vs_missing"]}]
+        )
 
 
 def test_a_client_that_leaves_a_stream_stops_the_loop(client, backend):
