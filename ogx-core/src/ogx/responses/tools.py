@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import re
 from dataclasses import dataclass
@@ -120,11 +121,13 @@ class Toolbox:
         if tool.connector_id is not None:
             if tools is None or not hasattr(tools, "endpoint_for_connector"):
                 raise InvalidRequest("tools: connectors are not available on this server", param="tools")
-            endpoint: McpEndpoint = await tools.endpoint_for_connector(tool.connector_id, self.owner)
+            endpoint = tools.endpoint_for_connector(tool.connector_id, self.owner)
+            if inspect.isawaitable(endpoint):
+                endpoint = await endpoint
             return endpoint.with_headers(tool.headers or {}) if tool.headers else endpoint
         assert tool.server_url is not None
         if tools is not None and hasattr(tools, "check_url"):
-            await tools.check_url(tool.server_url)
+            await tools.check_url(tool.server_url, param="tools.server_url")
         try:
             return McpEndpoint(
                 uri=tool.server_url,
