@@ -362,3 +362,44 @@ async def test_truncation_auto_drops_the_oldest_turns_to_fit_the_context(backend
     assert kept.status_code == 200 and kept.json()["truncation"] == "auto"
     assert [m["content"] for m in backend.requests[0]["messages"]] == ["Be brief.", "the latest question"]
     assert whole.status_code == 200 and len(backend.requests[1]["messages"]) == 3
+
+
+async def test_input_files_and_images_by_file_id_reach_the_model_readable(backend, serve_scripted):
+    async with serve_scripted(backend) as (sdk, http, _):
+        text = await sdk.files.create(file=("notes.txt", b"the launch is on Tuesday"), purpose="user_data")
+        image = await sdk.files.create(file=("dot.png", b"\x89PNG-bytes"), purpose="vision")
+        answer = await http.post(
+            "/v1/responses",
+            json={
+                "model": MODEL,
+                "input": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "input_text", "text": "When is the launch?"},
+                            {"type": "input_file", "file_id": text.id},
+                            {"type": "input_image", "file_id": image.id},
+                        ],
+                    }
+                ],
+            },
+        )
+        missing = await http.post(
+            "/v1/responses",
+            json={
+                "model": MODEL,
+                "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "file-nope"}]}],
+            },
+        )
+    assert answer.status_code == 200, answer.text
+    parts = backend.requests[-1]["messages"][0]["content"]
+    assert parts[0] == {"type": "text", "text": "When is the launch?"}
+    assert (
+        parts[1]["type"] == "text"
+        and "the launch is on Tuesday" in parts[1]["text"]
+        and "notes.txt" in parts[1]["text"]
+    )
+    assert parts[2]["type"] == "image_url" and parts[2]["image_url"]["url"].startswith(
+        "data:image/png;base64,"
+    )
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "file_not_found"

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from ogx.responses.schema import CreateResponseRequest
-from ogx_api import InvalidRequest
+from ogx_api import InvalidRequest, NotFound
 
 MAX_INLINED_FILE_BYTES = 10 * 1024 * 1024
 
@@ -162,8 +162,6 @@ def _file_part(info: Any, data: bytes) -> dict[str, Any]:
 
 
 async def _read(files: Any, file_id: str, owner: str | None) -> tuple[Any, bytes]:
-    from ogx_api import NotFound
-
     if files is None:
         raise InvalidRequest("input: files are not available on this server", param="input")
     try:
