@@ -190,6 +190,7 @@ def _chat_request(ctx: Run, iteration: int, remaining: int | None) -> ChatComple
         "service_tier",
         "safety_identifier",
         "prompt_cache_key",
+        "prompt_cache_retention",
         "user",
     ):
         value = getattr(body, name)

@@ -44,6 +44,7 @@ def base_response(body: CreateResponseRequest, response_id: str, status: str) ->
         "metadata": body.metadata or {},
         "safety_identifier": body.safety_identifier,
         "prompt_cache_key": body.prompt_cache_key,
+        "prompt_cache_retention": body.prompt_cache_retention,
         "user": body.user,
         "conversation": {"id": body.conversation_id} if body.conversation_id else None,
     }

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from ogx_api.metadata import Metadata
+from ogx_api.vector_io import Filter
 
 # -- content parts -------------------------------------------------------------------------------
 
@@ -162,17 +163,23 @@ class ResponseFunctionTool(BaseModel):
     strict: bool | None = None
 
 
+class HybridSearchWeights(BaseModel):
+    embedding_weight: float = Field(ge=0)
+    text_weight: float = Field(ge=0)
+
+
 class FileSearchRankingOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     ranker: str | None = None
     score_threshold: float | None = Field(default=None, ge=0, le=1)
+    hybrid_search: HybridSearchWeights | None = None
 
 
 class FileSearchTool(BaseModel):
     type: Literal["file_search"]
     vector_store_ids: list[str] = Field(min_length=1)
-    filters: dict[str, Any] | None = None
+    filters: Filter | None = None
     max_num_results: int | None = Field(default=None, ge=1, le=50)
     ranking_options: FileSearchRankingOptions | None = None
 
@@ -339,6 +346,7 @@ class CreateResponseRequest(BaseModel):
     truncation: Literal["auto", "disabled"] | None = None
     metadata: Metadata | None = None
     prompt_cache_key: str | None = Field(default=None, max_length=64)
+    prompt_cache_retention: Literal["in-memory", "24h"] | None = None
     safety_identifier: str | None = Field(default=None, max_length=64)
     service_tier: Literal["auto", "default", "flex", "scale", "priority"] | None = None
     reasoning: ReasoningConfig | None = None

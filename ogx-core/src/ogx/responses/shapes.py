@@ -7,6 +7,8 @@ from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
+from ogx.responses.schema import ReasoningConfig, TextConfig, Tool, ToolChoice
+
 
 class LogProb(TypedDict):
     token: str
@@ -151,26 +153,27 @@ class ResponseObject(TypedDict):
     instructions: str | None
     output: list[OutputItem]
     error: ResponseError | None
-    tools: list[dict[str, Any]]
-    tool_choice: Any
+    tools: list[Tool]  # as requested, without an mcp tool's `authorization`
+    tool_choice: ToolChoice
     truncation: Literal["auto", "disabled"]
     parallel_tool_calls: bool
-    text: dict[str, Any]
+    text: TextConfig
     top_p: float
     presence_penalty: float
     frequency_penalty: float
     top_logprobs: int
     temperature: float
-    reasoning: dict[str, Any] | None
+    reasoning: ReasoningConfig | None
     usage: Usage | None
     max_output_tokens: int | None
     max_tool_calls: int | None
     store: bool
     background: bool
-    service_tier: str
+    service_tier: Literal["auto", "default", "flex", "scale", "priority"]
     metadata: dict[str, str]
     safety_identifier: str | None
     prompt_cache_key: str | None
+    prompt_cache_retention: Literal["in-memory", "24h"] | None
     user: str | None
     conversation: dict[str, str] | None
 

@@ -271,7 +271,7 @@ class Toolbox:
             return await self.services.vector_stores.search(
                 store_id,
                 query=query,
-                filters=tool.filters,
+                filters=tool.filters.model_dump(mode="json") if tool.filters is not None else None,
                 max_num_results=limit,
                 ranking_options=ranking,
                 owner=self.owner,
