@@ -479,7 +479,19 @@ async def _run_approved_calls(ctx: Run) -> list[Event]:
             error=error,
             approval_request_id=request["id"],
         )
-        events += _whole_item(ctx, item)
+        items = ctx.response["output"]
+        ids = {"output_index": len(items), "item_id": item["id"]}
+        items.append(item)
+        events += [
+            ctx.emit(
+                "response.output_item.added",
+                output_index=ids["output_index"],
+                item={**item, "status": "in_progress", "output": None, "error": None},
+            ),
+            ctx.emit("response.mcp_call.in_progress", **ids),
+            ctx.emit("response.mcp_call.failed" if error else "response.mcp_call.completed", **ids),
+            ctx.emit("response.output_item.done", output_index=ids["output_index"], item=dict(item)),
+        ]
         ctx.messages.append(
             {"role": "tool", "tool_call_id": call_id, "content": f"Error: {error}" if error else output or ""}
         )
