@@ -11,8 +11,6 @@ import pytest
 
 from ogx_api.testing.scripted import Reply, Rule, ScriptedBackend
 
-pytestmark = pytest.mark.asyncio
-
 MODEL = "scripted/scripted"
 
 

@@ -13,8 +13,6 @@ import pytest
 from ogx_api import NotFound
 from ogx_api.testing.scripted import Reply, Rule, ScriptedBackend
 
-pytestmark = pytest.mark.asyncio
-
 MODEL = "scripted/scripted"
 
 

@@ -13,8 +13,6 @@ import pytest
 from ogx_api import NotFound
 from ogx_api.testing.scripted import Reply, Rule, ScriptedBackend, ToolCall
 
-pytestmark = pytest.mark.asyncio
-
 MODEL = "scripted/scripted"
 WEATHER = {
     "type": "function",
@@ -335,3 +333,22 @@ async def test_an_unknown_vector_store_is_a_404(backend, serve_scripted):
         )
     assert answer.status_code == 404
     assert "vs_x" in answer.json()["error"]["message"] and not backend.requests
+
+
+@pytest.mark.parametrize(
+    ("policy", "needs"),
+    [
+        (None, {"add": True, "echo": True}),
+        ("never", {"add": False, "echo": False}),
+        ("always", {"add": True, "echo": True}),
+        ({"never": {"tool_names": ["echo"]}}, {"add": True, "echo": False}),
+        ({"always": {"tool_names": ["add"]}}, {"add": True, "echo": True}),
+    ],
+)
+def test_mcp_approval_policy_defaults_to_always_as_openai_does(policy, needs):
+    from ogx.responses.schema import McpTool
+
+    tool = McpTool(
+        type="mcp", server_label="calc", server_url="https://mcp.example.com/mcp", require_approval=policy
+    )
+    assert {name: tool.needs_approval(name) for name in needs} == needs

@@ -217,11 +217,8 @@ class McpTool(BaseModel):
             return True  # OpenAI's default: ask before sending data to a remote server
         if policy == "never":
             return False
-        if policy.never and tool_name in policy.never.tool_names:
-            return False
-        if policy.always and tool_name in policy.always.tool_names:
-            return True
-        return policy.never is None  # listed as "never" only: the rest still need approval
+        # listed under "always", or not listed at all: the default, "always", holds
+        return not (policy.never and tool_name in policy.never.tool_names)
 
     def allows(self, tool_name: str) -> bool:
         allowed = self.allowed_tools
