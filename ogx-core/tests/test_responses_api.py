@@ -401,3 +401,22 @@ async def test_input_files_and_images_by_file_id_reach_the_model_readable(backen
         "data:image/png;base64,"
     )
     assert missing.status_code == 400 and missing.json()["error"]["code"] == "file_not_found"
+
+
+async def test_each_owner_sees_only_their_responses(backend, serve_scripted, principal_from_header):
+    alice, bob = {"x-test-principal": "alice"}, {"x-test-principal": "bob"}
+    async with serve_scripted(backend) as (_, http, app):
+        app.add_middleware(principal_from_header)
+        mine = (await http.post("/v1/responses", json={"model": MODEL, "input": "hi"}, headers=alice)).json()
+        base = f"/v1/responses/{mine['id']}"
+        refused = [
+            await http.get(base, headers=bob),
+            await http.get(f"{base}/input_items", headers=bob),
+            await http.delete(base, headers=bob),
+            await http.post("/v1/responses", json={"model": MODEL, "input": "x", "previous_response_id": mine["id"]},
+                            headers=bob),
+        ]  # fmt: skip
+        bobs_list = (await http.get("/v1/responses", headers=bob)).json()
+        still_there = await http.get(base, headers=alice)
+    assert [r.status_code for r in refused] == [404, 404, 404, 404]
+    assert bobs_list["data"] == [] and still_there.status_code == 200
