@@ -14,13 +14,14 @@ import pytest
 from ogx.storage import tables
 
 
-def vector_config(tmp_path: Any = None, **inference: Any) -> dict[str, Any]:
+def vector_config(tmp_path: Any = None, **vector_io: Any) -> dict[str, Any]:
     """The fake inference provider (8-dimensional hash embeddings) and the in-memory reference
     vector index, saved to a file in `tmp_path` when given (so a restarted app finds it)."""
     vector_io_config = {"persist_path": str(tmp_path / "index.json")} if tmp_path is not None else {}
+    vector_io_config.update(vector_io)
     return {
         "providers": {
-            "inference": [{"provider_id": "fake", "provider_type": "inline::fake", "config": inference}],
+            "inference": [{"provider_id": "fake", "provider_type": "inline::fake", "config": {}}],
             "vector_io": [
                 {
                     "provider_id": "memory",
@@ -329,6 +330,17 @@ async def test_bad_files_are_refused_or_fail_clearly(serve: Any) -> None:
             missing.status_code == 404
             and missing.json()["error"]["message"] == "vector store 'vs_nope' not found"
         )
+
+
+async def test_an_index_that_refuses_the_chunks_fails_the_file_with_a_server_error(serve: Any) -> None:
+    async with serve(vector_config(fail_insert="InvalidRequest")) as (client, _):
+        file_id = await upload(client, "manual.txt", MANUAL)
+        store = await create_store(client, file_ids=[file_id])
+        failed = await wait_for_file(client, store["id"], file_id)
+        store = (await client.get(f"/v1/vector_stores/{store['id']}")).json()
+    assert failed["status"] == "failed" and failed["last_error"]["code"] == "server_error"
+    assert "fake InvalidRequest" in failed["last_error"]["message"]
+    assert store["status"] == "completed" and store["file_counts"]["failed"] == 1
 
 
 async def test_pdf_html_csv_and_json_are_extracted(serve: Any) -> None:
