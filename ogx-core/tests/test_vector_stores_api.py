@@ -523,3 +523,47 @@ async def test_ingestion_claimed_by_a_dead_worker_finishes_after_restart(serve: 
             await client.post(f"/v1/vector_stores/{store['id']}/search", json={"query": MANUAL.decode()})
         ).json()
         assert page["data"][0]["file_id"] == file_id
+
+
+@pytest.mark.integration
+async def test_on_postgresql(serve: Any, ogx_postgres_database: str) -> None:
+    """The same tables and queries on PostgreSQL (production's storage): attach, batch, count,
+    page, filter, update attributes, search, detach."""
+    config = {**vector_config(), "storage": {"url": ogx_postgres_database}}
+    async with serve(config) as (client, app):
+        assert app.state.ogx.vector_stores.engine.dialect.name == "postgresql"
+        guide = await upload(client, "guide.md", GUIDE, "text/markdown")
+        manual = await upload(client, "manual.txt", MANUAL)
+        store = await create_store(client, file_ids=[guide])
+        batch = await client.post(
+            f"/v1/vector_stores/{store['id']}/file_batches",
+            json={"file_ids": [manual], "attributes": {"kind": "m"}},
+        )
+        for file_id in (guide, manual):
+            assert (await wait_for_file(client, store["id"], file_id))["status"] == "completed"
+        assert (
+            await client.get(f"/v1/vector_stores/{store['id']}/file_batches/{batch.json()['id']}")
+        ).json()["file_counts"]["completed"] == 1
+        store = (await client.get(f"/v1/vector_stores/{store['id']}")).json()
+        assert store["file_counts"]["completed"] == 2 and store["usage_bytes"] > 0
+        first = (await client.get(f"/v1/vector_stores/{store['id']}/files", params={"limit": 1})).json()
+        rest = (
+            await client.get(f"/v1/vector_stores/{store['id']}/files", params={"after": first["last_id"]})
+        ).json()
+        assert {first["data"][0]["id"], rest["data"][0]["id"]} == {guide, manual}
+        search = f"/v1/vector_stores/{store['id']}/search"
+        found = (
+            await client.post(
+                search, json={"query": "x", "filters": {"type": "eq", "key": "kind", "value": "m"}}
+            )
+        ).json()
+        assert [r["file_id"] for r in found["data"]] == [manual]
+        await client.post(
+            f"/v1/vector_stores/{store['id']}/files/{guide}", json={"attributes": {"kind": "g"}}
+        )
+        assert (await client.post(search, json={"query": GUIDE.decode()})).json()["data"][0][
+            "attributes"
+        ] == {"kind": "g"}
+        await client.delete(f"/v1/vector_stores/{store['id']}/files/{manual}")
+        assert (await client.get(f"/v1/vector_stores/{store['id']}")).json()["file_counts"]["total"] == 1
+        assert (await client.delete(f"/v1/vector_stores/{store['id']}")).json()["deleted"] is True

@@ -173,7 +173,7 @@ async def search(
         **({"ranker": ranker} if ranker is not None else {}),
     )
     hits = await service.provider(store).query(store_id, vector_query)
-    await service.touch(store_id)
+    await service.touch(store_id, known_last_active_at=store.last_active_at)
     return {
         "object": "vector_store.search_results.page",
         "search_query": queries,

@@ -364,9 +364,13 @@ class VectorStoresService:
             )
         return provider
 
-    async def touch(self, store_id: str) -> None:
-        """Record activity: `last_active_at` is now, and an `expires_after` moves `expires_at`."""
+    async def touch(self, store_id: str, *, known_last_active_at: int | None = None) -> None:
+        """Record activity: `last_active_at` is now, and an `expires_after` moves `expires_at`.
+        A caller holding the store's row passes its `last_active_at`: within the same second
+        there is nothing to write (so searches don't take the write lock each time)."""
         now = self._now()
+        if known_last_active_at == now:
+            return
         async with rows.write(self._engine) as conn:
             row = (
                 await conn.execute(sa.select(rows.stores.c.expires_after).where(rows.stores.c.id == store_id))
@@ -377,10 +381,6 @@ class VectorStoresService:
             if row.expires_after:
                 values["expires_at"] = now + row.expires_after["days"] * DAY
             await conn.execute(rows.stores.update().where(rows.stores.c.id == store_id).values(**values))
-
-    @property
-    def engine(self) -> AsyncEngine:
-        return self._engine
 
     # -- internals ----------------------------------------------------------------------------
 
