@@ -382,6 +382,10 @@ class VectorStoresService:
                 values["expires_at"] = now + row.expires_after["days"] * DAY
             await conn.execute(rows.stores.update().where(rows.stores.c.id == store_id).values(**values))
 
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
     # -- internals ----------------------------------------------------------------------------
 
     def _now(self) -> int:
