@@ -63,3 +63,23 @@ def _fake_inference(**config: Any) -> dict[str, Any]:
 def fake_inference() -> Callable[..., dict[str, Any]]:
     """`fake_inference(**provider_config)`: a run-config tree with the fake provider as `fake`."""
     return _fake_inference
+
+
+class PrincipalFromHeader:
+    """Test-only stand-in for authentication: `x-test-principal` becomes the request's owner."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            principal = dict(scope["headers"]).get(b"x-test-principal")
+            if principal:
+                scope.setdefault("state", {})["principal"] = principal.decode()
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+def principal_from_header() -> type[PrincipalFromHeader]:
+    """ASGI middleware for `app.add_middleware(...)`: the `x-test-principal` header sets the owner."""
+    return PrincipalFromHeader

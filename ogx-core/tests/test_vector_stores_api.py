@@ -49,11 +49,13 @@ async def create_store(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]
     return response.json()
 
 
-async def wait_for_file(client: httpx.AsyncClient, store_id: str, file_id: str) -> dict[str, Any]:
+async def wait_for_file(
+    client: httpx.AsyncClient, store_id: str, file_id: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The vector store file once it has left `in_progress` (within 15 s)."""
     async with asyncio.timeout(15):
         while True:
-            response = await client.get(f"/v1/vector_stores/{store_id}/files/{file_id}")
+            response = await client.get(f"/v1/vector_stores/{store_id}/files/{file_id}", headers=headers)
             assert response.status_code == 200, response.text
             if response.json()["status"] != "in_progress":
                 return response.json()
@@ -567,3 +569,37 @@ async def test_on_postgresql(serve: Any, ogx_postgres_database: str) -> None:
         await client.delete(f"/v1/vector_stores/{store['id']}/files/{manual}")
         assert (await client.get(f"/v1/vector_stores/{store['id']}")).json()["file_counts"]["total"] == 1
         assert (await client.delete(f"/v1/vector_stores/{store['id']}")).json()["deleted"] is True
+
+
+async def test_each_owner_sees_only_their_vector_stores(serve: Any, principal_from_header: Any) -> None:
+    alice, bob = {"x-test-principal": "alice"}, {"x-test-principal": "bob"}
+    async with serve(vector_config()) as (client, app):
+        app.add_middleware(principal_from_header)
+        uploaded = await client.post(
+            "/v1/files", files={"file": ("a.txt", MANUAL)}, data={"purpose": "assistants"}, headers=alice
+        )
+        file_id = uploaded.json()["id"]
+        store = (await client.post("/v1/vector_stores", json={"file_ids": [file_id]}, headers=alice)).json()
+        await wait_for_file(client, store["id"], file_id, headers=alice)
+        bobs_store = (await client.post("/v1/vector_stores", json={}, headers=bob)).json()
+        url = f"/v1/vector_stores/{store['id']}"
+        bob_sees = [
+            await client.get(url, headers=bob),
+            await client.post(f"{url}/search", json={"query": "x"}, headers=bob),
+            await client.get(f"{url}/files", headers=bob),
+            await client.get(f"{url}/files/{file_id}/content", headers=bob),
+            await client.delete(url, headers=bob),
+            await client.post(
+                f"/v1/vector_stores/{bobs_store['id']}/files", json={"file_id": file_id}, headers=bob
+            ),
+            await client.post(
+                "/v1/vector-io/query", json={"vector_store_id": store["id"], "text": "x"}, headers=bob
+            ),
+        ]
+        alice_list = (await client.get("/v1/vector_stores", headers=alice)).json()["data"]
+        still_found = (
+            await client.post(f"{url}/search", json={"query": MANUAL.decode()}, headers=alice)
+        ).json()
+    assert [r.status_code for r in bob_sees] == [404] * 7
+    assert [s["id"] for s in alice_list] == [store["id"]]
+    assert still_found["data"][0]["file_id"] == file_id
