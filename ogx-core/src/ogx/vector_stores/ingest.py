@@ -9,6 +9,7 @@ meanwhile is left alone (and whatever this run indexed for it is removed)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +75,8 @@ class Ingestion:
             raise InvalidFile(f"file {row.id!r} no longer exists (it was deleted)") from None
         data = b"".join([part async for part in stream])
         strategy = StaticChunkingStrategy.model_validate(row.chunking_strategy)
-        pieces = process(data, info.filename, info.content_type, strategy)
+        # Parsing a large PDF takes a while: off the event loop, which serves requests meanwhile.
+        pieces = await asyncio.to_thread(process, data, info.filename, info.content_type, strategy)
         vectors = await embed(service.inference, store.embedding_model, [p.text for p in pieces])
         chunks = [
             Chunk(
