@@ -18,13 +18,13 @@ from ogx_api.inference import EmbeddingsRequest, ModelType
 BATCH_SIZE = 64
 # Model tokens per cl100k token, with a margin: BERT word pieces run ~1.3 per cl100k token on
 # English prose.
-_WINDOW_SHARE = 0.7
+WINDOW_SHARE = 0.7
 
 
 async def embed(inference: InferenceRouter, model: str, texts: Sequence[str]) -> list[list[float]]:
     """One vector per text, in order, `BATCH_SIZE` texts per request; long texts by windows."""
-    windows_per_text = [_windows(text, _window_tokens(inference, model)) for text in texts]
-    flat = [window for windows in windows_per_text for window in windows]
+    windows_per_text = [windows(text, _window_tokens(inference, model)) for text in texts]
+    flat = [window for pieces in windows_per_text for window in pieces]
     vectors: list[list[float]] = []
     for start in range(0, len(flat), BATCH_SIZE):
         batch = flat[start : start + BATCH_SIZE]
@@ -33,9 +33,9 @@ async def embed(inference: InferenceRouter, model: str, texts: Sequence[str]) ->
         vectors.extend(list(item["embedding"]) for item in ordered)  # type: ignore[arg-type]
     out: list[list[float]] = []
     position = 0
-    for windows in windows_per_text:
-        parts = vectors[position : position + len(windows)]
-        position += len(windows)
+    for pieces in windows_per_text:
+        parts = vectors[position : position + len(pieces)]
+        position += len(pieces)
         out.append(parts[0] if len(parts) == 1 else _normalised_mean(parts))
     return out
 
@@ -43,10 +43,10 @@ async def embed(inference: InferenceRouter, model: str, texts: Sequence[str]) ->
 def _window_tokens(inference: InferenceRouter, model: str) -> int | None:
     entry = inference.registry.resolve(model, ModelType.embedding)
     context = entry.metadata.get("context_length")
-    return max(16, int(int(context) * _WINDOW_SHARE)) if context else None
+    return max(16, int(int(context) * WINDOW_SHARE)) if context else None
 
 
-def _windows(text: str, size: int | None) -> list[str]:
+def windows(text: str, size: int | None) -> list[str]:
     if size is None:
         return [text]
     encoding = tokenizer()
