@@ -134,12 +134,12 @@ def direct_windows_per_s(documents: list[bytes]) -> float:
         try:
             size = int(provider.config.max_tokens * WINDOW_SHARE)
             chunks = [c.text for d in documents for c in process(d, "doc.txt", None, None)]
-            windows = [w for chunk in chunks for w in windows(chunk, size)][:64]
-            request = EmbeddingsRequest(model=provider.config.model_id, input=windows[:4])
+            sample = [w for chunk in chunks for w in windows(chunk, size)][:64]
+            request = EmbeddingsRequest(model=provider.config.model_id, input=sample[:4])
             await provider.embeddings(request)  # warm-up
             started = time.perf_counter()
-            await provider.embeddings(EmbeddingsRequest(model=provider.config.model_id, input=windows))
-            return len(windows) / (time.perf_counter() - started)
+            await provider.embeddings(EmbeddingsRequest(model=provider.config.model_id, input=sample))
+            return len(sample) / (time.perf_counter() - started)
         finally:
             await provider.close()
 
