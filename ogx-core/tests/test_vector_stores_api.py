@@ -603,3 +603,21 @@ async def test_each_owner_sees_only_their_vector_stores(serve: Any, principal_fr
     assert [r.status_code for r in bob_sees] == [404] * 7
     assert [s["id"] for s in alice_list] == [store["id"]]
     assert still_found["data"][0]["file_id"] == file_id
+
+
+async def test_activity_moves_the_expiry_and_an_expired_store_says_so(serve: Any) -> None:
+    async with serve(vector_config()) as (client, app):
+        service = app.state.ogx.vector_stores
+        store = await create_store(client, expires_after={"anchor": "last_active_at", "days": 1})
+        url = f"/v1/vector_stores/{store['id']}"
+        start = time.time_ns()
+        service.clock = lambda: start + 3600 * 10**9  # an hour later, a search is activity
+        assert (await client.post(f"{url}/search", json={"query": "x"})).status_code == 200
+        active = (await client.get(url)).json()
+        assert active["last_active_at"] == (start + 3600 * 10**9) // 10**9
+        assert active["expires_at"] == active["last_active_at"] + 86400 and active["status"] == "completed"
+        service.clock = lambda: start + 3 * 86400 * 10**9  # then nothing for three days
+        expired = (await client.get(url)).json()
+        refused = await client.post(f"{url}/search", json={"query": "x"})
+    assert expired["status"] == "expired" and expired["expires_at"] == active["expires_at"]
+    assert refused.status_code == 400 and "expired" in refused.json()["error"]["message"]
