@@ -81,5 +81,5 @@ class PrincipalFromHeader:
 
 @pytest.fixture
 def principal_from_header() -> type[PrincipalFromHeader]:
-    """ASGI middleware for `app.add_middleware(...)`: the `x-test-principal` header sets the owner."""
+    """Middleware to add to an app under test: `x-test-principal` becomes the request's owner."""
     return PrincipalFromHeader

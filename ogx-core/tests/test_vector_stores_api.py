@@ -189,7 +189,8 @@ async def test_attach_ingest_search_update_and_delete(serve: Any) -> None:
             json={"file_id": manual, "attributes": {"kind": "manual", "year": 2024}},
         )
         assert attached.status_code == 200, attached.text
-        assert set(attached.json()) == FILE_KEYS and attached.json()["status"] == "in_progress"
+        # the answer is the file's state when read back: ingestion of so small a file may be done already
+        assert set(attached.json()) == FILE_KEYS and attached.json()["status"] in ("in_progress", "completed")
 
         done = [await wait_for_file(client, store["id"], f) for f in (guide, manual)]
         assert [f["status"] for f in done] == ["completed", "completed"]

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from ogx import __version__
 from ogx.anthropic import anthropic_envelope
 from ogx.config import RunConfig
+from ogx.conversations import ConversationsService
 from ogx.files import start_files, with_localfs_defaults
 from ogx.google import InteractionsService, InteractionStore, google_envelope
 from ogx.jobs import JobQueue, JobRunner
@@ -32,11 +33,14 @@ from ogx.server import body
 from ogx.server.errors import ErrorLayer, openai_envelope
 from ogx.server.provider_data import ProviderDataMiddleware
 from ogx.server.routes import anthropic, google, inspect, models, openai_inference, vector_io
+from ogx.server.routes import conversations as conversations_routes
 from ogx.server.routes import files as files_routes
+from ogx.server.routes import tools as tools_routes
 from ogx.server.routes import vector_stores as vector_stores_routes
 from ogx.server.services import Services
 from ogx.storage import create_engine, migrate, resolve_storage_url
 from ogx.stores.chat_completions import ChatCompletionStore
+from ogx.tools import start_tools, with_outbound_policy
 from ogx.vector_stores import VectorStoresService
 from ogx_api import Api
 
@@ -52,7 +56,7 @@ def create_app(
     environ: Mapping[str, str] | None = None,
 ) -> FastAPI:
     plugins = plugins if plugins is not None else PluginManager()
-    config = with_localfs_defaults(config, environ)
+    config = with_outbound_policy(with_localfs_defaults(config, environ))
     prepared = prepare_providers(config, plugins)
     storage_url = resolve_storage_url(config.storage.url, config.name or "default", environ)
 
@@ -94,8 +98,8 @@ def create_app(
                 jobs=jobs,
             )
             await vector_stores.start()
-            interactions = InteractionsService(inference, InteractionStore(engine))  # type: ignore[arg-type]
-            stack.push_async_callback(interactions.close)
+            tools = await start_tools(config, instances, engine, stack)
+            interactions = InteractionsService(inference, InteractionStore(engine), jobs)  # type: ignore[arg-type]
             # Last to start, first to stop: handlers may use any service above.
             job_runner = JobRunner(jobs)
             await job_runner.start()
@@ -112,6 +116,8 @@ def create_app(
                 files=files,
                 jobs=jobs,
                 vector_stores=vector_stores,
+                tools=tools,
+                conversations=ConversationsService(engine),
             )
             logger.info(
                 "OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list())
@@ -138,6 +144,8 @@ def create_app(
     app.include_router(files_routes.router)
     app.include_router(vector_stores_routes.router)
     app.include_router(vector_io.router)
+    app.include_router(tools_routes.router)
+    app.include_router(conversations_routes.router)
     body.install_schemas(app)
     return app
 

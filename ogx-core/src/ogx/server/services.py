@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ogx.config import RunConfig
+from ogx.conversations import ConversationsService
 from ogx.files import FilesService
 from ogx.google import InteractionsService
 from ogx.jobs import JobQueue
@@ -15,6 +16,7 @@ from ogx.providers.resolver import ProviderInstance
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
 from ogx.stores.chat_completions import ChatCompletionStore
+from ogx.tools import ToolsService
 from ogx.vector_stores import VectorStoresService
 
 
@@ -31,6 +33,8 @@ class Services:
     files: FilesService
     jobs: JobQueue
     vector_stores: VectorStoresService
+    tools: ToolsService
+    conversations: ConversationsService
 
 
 def services(request: Request) -> Services:

@@ -187,6 +187,52 @@ def _v6_vector_stores(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v7_tool_groups(conn: Connection) -> None:
+    md = sa.MetaData()
+    table = sa.Table(
+        "tool_groups",
+        md,
+        sa.Column("id", sa.String(256), primary_key=True),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+        sa.Column("provider_id", sa.String(128), nullable=False),
+        sa.Column("mcp_endpoint", sa.JSON, nullable=True),
+        sa.Column("args", sa.JSON, nullable=False),
+        sa.Column("authorization", sa.Text, nullable=True),
+    )
+    sa.Index("ix_tool_groups_order", table.c.owner, table.c.created_at, table.c.id)
+    md.create_all(conn)
+
+
+def _v9_conversations(conn: Connection) -> None:
+    md = sa.MetaData()
+    conversations = sa.Table(
+        "conversations",
+        md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+        sa.Column("metadata", sa.JSON, nullable=False),
+    )
+    sa.Index("ix_conversations_order", conversations.c.owner, conversations.c.created_at, conversations.c.id)
+    items = sa.Table(
+        "conversation_items",
+        md,
+        sa.Column("conversation_id", sa.String(64), primary_key=True),
+        sa.Column("id", sa.String(128), primary_key=True),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds, increasing per conversation
+        sa.Column("item", sa.JSON, nullable=False),
+    )
+    sa.Index("ix_conversation_items_order", items.c.conversation_id, items.c.created_at, items.c.id)
+    md.create_all(conn)
+
+
+def _v10_interaction_jobs(conn: Connection) -> None:
+    # The job that runs a background interaction, so cancel and delete can reach it.
+    conn.execute(sa.text("ALTER TABLE interactions ADD COLUMN job_id VARCHAR(64)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models registry", _v1_models),
     Migration(2, "stored chat completions", _v2_chat_completions),
@@ -194,6 +240,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "background jobs with leases", _v4_jobs),
     Migration(5, "stored Google interactions", _v5_interactions),
     Migration(6, "vector stores, their files, file batches and chunks", _v6_vector_stores),
+    Migration(7, "tool groups", _v7_tool_groups),
+    Migration(9, "conversations and their items", _v9_conversations),
+    Migration(10, "the job running a background Google interaction", _v10_interaction_jobs),
 )
 
 _versions = sa.Table(

@@ -79,6 +79,7 @@ interactions = sa.Table(  # Google Interactions API (`store` true, the default)
     sa.Column("interaction", sa.JSON, nullable=False),  # the resource as GET returns it
     sa.Column("input", sa.JSON, nullable=True),  # the request's `input`, for `include_input`
     sa.Column("history", sa.JSON, nullable=False),  # turns up to and including this one's outputs
+    sa.Column("job_id", sa.String(64), nullable=True),  # the job running a background interaction
 )
 
 vector_stores = sa.Table(
@@ -136,4 +137,35 @@ vector_store_chunks = sa.Table(  # the indexed chunks, so attribute updates re-a
     sa.Column("content", sa.Text, nullable=False),
     sa.Column("embedding", sa.LargeBinary, nullable=False),  # little-endian float32
     sa.Column("metadata", sa.JSON, nullable=False),
+)
+
+tool_groups = sa.Table(
+    "tool_groups",
+    metadata,
+    sa.Column("id", sa.String(256), primary_key=True),
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+    sa.Column("provider_id", sa.String(128), nullable=False),
+    sa.Column("mcp_endpoint", sa.JSON, nullable=True),  # {"uri", "transport"}
+    sa.Column("args", sa.JSON, nullable=False),  # without `authorization`
+    sa.Column("authorization", sa.Text, nullable=True),  # a secret: never returned
+)
+
+conversations = sa.Table(  # OpenAI Conversations API
+    "conversations",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+    sa.Column("metadata", sa.JSON, nullable=False),
+)
+
+conversation_items = sa.Table(
+    "conversation_items",
+    metadata,
+    sa.Column("conversation_id", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds, increasing per conversation
+    sa.Column("item", sa.JSON, nullable=False),  # the item as OpenAI returns it (`ConversationItem`)
 )
