@@ -155,7 +155,9 @@ class ChunkStore:
                 f"WHERE label IN ({marks})",
                 batch,
             ):
-                found[label] = Chunk(
+                # Our own rows, validated when they were inserted.
+                found[label] = Chunk.model_construct(
+                    embedding=None,
                     chunk_id=chunk_id,
                     content=content,
                     file_id=file_id,

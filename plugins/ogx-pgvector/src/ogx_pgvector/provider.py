@@ -221,12 +221,14 @@ class PGVectorIO(BaseProvider):
     # -- queries ---------------------------------------------------------------------------
 
     async def _vector_hits(self, index_id: str, query: VectorQuery) -> list[ScoredChunk]:
-        where = FilterSQL(first=3)
+        where = FilterSQL(first=2)
         condition = where.compile(query.filters)
-        sql = f"""SELECT {_COLUMNS}, 1 - (embedding <=> $1::text::vector) AS score
+        # k is inlined (a validated int): a parameter LIMIT lets a generic plan prefer a full
+        # scan and sort over the HNSW index.
+        sql = f"""SELECT {_COLUMNS}, embedding <=> $1::text::vector AS distance
                   FROM {table_name(index_id)} WHERE {condition}
-                  ORDER BY embedding <=> $1::text::vector LIMIT $2"""
-        args = (vector_literal(query.embedding or []), query.k, *where.params)
+                  ORDER BY distance LIMIT {int(query.k)}"""
+        args = (vector_literal(query.embedding or []), *where.params)
         async with self._on_index(index_id) as connection:
             if query.k > self.config.hnsw_ef_search:
                 await connection.execute(f"SET hnsw.ef_search = {min(query.k, 1000)}")
@@ -240,13 +242,13 @@ class PGVectorIO(BaseProvider):
             finally:
                 if query.k > self.config.hnsw_ef_search:
                     await connection.execute(f"SET hnsw.ef_search = {self.config.hnsw_ef_search}")
-        return [ScoredChunk(chunk=_chunk(row), score=float(row["score"])) for row in rows]
+        return [ScoredChunk(chunk=_chunk(row), score=1.0 - float(row["distance"])) for row in rows]
 
     async def _keyword_hits(self, index_id: str, query: VectorQuery) -> list[ScoredChunk]:
         terms = keyword_terms(query.text or "")
         if not terms:
             return []
-        where = FilterSQL(first=3)
+        where = FilterSQL(first=2)
         condition = where.compile(query.filters)
         # The terms are \w+ words, so none of them carries tsquery syntax; `|` ranks chunks by
         # how many (and how often) of them they contain, like BM25 over OR-ed terms.
@@ -254,9 +256,9 @@ class PGVectorIO(BaseProvider):
                   FROM {table_name(index_id)},
                        to_tsquery('{self.config.text_search_config}'::regconfig, $1) AS terms
                   WHERE tsv @@ terms AND {condition}
-                  ORDER BY score DESC, chunk_id LIMIT $2"""
+                  ORDER BY score DESC, chunk_id LIMIT {int(query.k)}"""
         async with self._on_index(index_id) as connection:
-            rows = await connection.fetch(sql, " | ".join(terms), query.k, *where.params)
+            rows = await connection.fetch(sql, " | ".join(terms), *where.params)
         return normalised_keyword_scores(
             [ScoredChunk(chunk=_chunk(row), score=float(row["score"])) for row in rows]
         )
