@@ -294,7 +294,10 @@ EMBEDDED = ["llama-cpp", "minilm"]
         ({"VLLM_URL": "http://gpu:8000/v1"}, [*EMBEDDED, "vllm", "faiss"]),
         ({"OLLAMA_URL": "http://box:11434"}, [*EMBEDDED, "ollama", "faiss"]),
         ({"AWS_REGION": "us-east-1"}, [*EMBEDDED, "bedrock", "faiss"]),
-        ({"VLLM_URL": "http://gpu:8000/v1", "AWS_REGION": "eu-west-1"}, [*EMBEDDED, "vllm", "bedrock", "faiss"]),
+        (
+            {"VLLM_URL": "http://gpu:8000/v1", "AWS_REGION": "eu-west-1"},
+            [*EMBEDDED, "vllm", "bedrock", "faiss"],
+        ),
         ({"PGVECTOR_HOST": "db.internal"}, [*EMBEDDED, "faiss", "pgvector"]),
     ],
 )
