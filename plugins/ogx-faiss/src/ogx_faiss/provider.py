@@ -50,9 +50,20 @@ def default_storage_dir() -> Path:
 
 
 def validated_vectors(chunks: Sequence[Chunk], dimension: int) -> np.ndarray:
+    """The chunks' embeddings, normalised, as a float32 matrix; `InvalidRequest` naming the
+    first chunk whose embedding is missing, mis-sized or not finite."""
     for chunk in chunks:
-        check_embedding(chunk.embedding, dimension, f"chunk {chunk.chunk_id!r}")
-    return np.array([c.embedding for c in chunks], dtype=np.float32).reshape(len(chunks), dimension)
+        if chunk.embedding is None or len(chunk.embedding) != dimension:
+            check_embedding(chunk.embedding, dimension, f"chunk {chunk.chunk_id!r}")
+    vectors = np.array([c.embedding for c in chunks], dtype=np.float32).reshape(len(chunks), dimension)
+    finite = np.isfinite(vectors).all(axis=1)
+    if not finite.all():
+        bad = chunks[int(np.argmin(finite))]
+        check_embedding(bad.embedding, dimension, f"chunk {bad.chunk_id!r}")
+        raise InvalidRequest(
+            f"chunk {bad.chunk_id!r} has an embedding beyond float32's range", param="embedding"
+        )
+    return normalise(vectors)
 
 
 class _Index:
@@ -179,12 +190,13 @@ class FaissVectorIO(BaseProvider):
         index = await self._require(index_id)
         if not chunks:
             return
-        vectors = normalise(validated_vectors(chunks, index.dimension))
-        unique = {c.chunk_id: i for i, c in enumerate(chunks)}  # the last of duplicated ids wins
-        if len(unique) < len(chunks):
-            keep = sorted(unique.values())
-            chunks, vectors = [chunks[i] for i in keep], vectors[keep]
-        await asyncio.to_thread(index.run, lambda: index.insert(chunks, vectors))
+        chunks = list({c.chunk_id: c for c in chunks}.values())  # the last of duplicated ids wins
+
+        def insert() -> None:
+            vectors = validated_vectors(chunks, index.dimension)  # outside the lock
+            index.run(lambda: index.insert(chunks, vectors))
+
+        await asyncio.to_thread(insert)
 
     async def delete_file(self, index_id: str, file_id: str) -> None:
         await self._delete(index_id, "file_id", [file_id])

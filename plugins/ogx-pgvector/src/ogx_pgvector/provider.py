@@ -74,6 +74,20 @@ def _chunk(row: asyncpg.Record) -> Chunk:
     )
 
 
+def _insert_rows(chunks: Sequence[Chunk], dimension: int) -> list[tuple[Any, ...]]:
+    return [
+        (
+            c.chunk_id,
+            c.file_id,
+            c.content,
+            json.dumps(c.attributes),
+            json.dumps(c.metadata),
+            vector_literal(check_embedding(c.embedding, dimension, f"chunk {c.chunk_id!r}")),
+        )
+        for c in chunks
+    ]
+
+
 class PGVectorIO(BaseProvider):
     def __init__(self, config: PGVectorConfig) -> None:
         self.config = config
@@ -172,17 +186,7 @@ class PGVectorIO(BaseProvider):
 
     async def insert(self, index_id: str, chunks: Sequence[Chunk]) -> None:
         dimension = await self._dimension(index_id)
-        rows = [
-            (
-                c.chunk_id,
-                c.file_id,
-                c.content,
-                json.dumps(c.attributes),
-                json.dumps(c.metadata),
-                vector_literal(check_embedding(c.embedding, dimension, f"chunk {c.chunk_id!r}")),
-            )
-            for c in chunks
-        ]
+        rows = await asyncio.to_thread(_insert_rows, chunks, dimension)  # ~0.1 ms per chunk: off the loop
         if not rows:
             return
         async with self._on_index(index_id) as connection, connection.transaction():
