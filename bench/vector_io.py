@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import statistics
 import tempfile
 import time
@@ -249,4 +250,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    # SIGTERM unwinds like Ctrl-C, so the PostgreSQL cluster is stopped and removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     asyncio.run(main())

@@ -36,6 +36,7 @@ from ogx_api.vector_io import (
     normalised_keyword_scores,
 )
 from ogx_faiss.config import FaissConfig
+from ogx_faiss.keywords import KeywordIndex
 from ogx_faiss.store import ChunkStore, Row
 from ogx_faiss.vectors import GraphParams, VectorGraph, normalise
 
@@ -69,10 +70,13 @@ def validated_vectors(chunks: Sequence[Chunk], dimension: int) -> np.ndarray:
 class _Index:
     """One open index: its store, its graph and the lock serialising both."""
 
-    def __init__(self, index_id: str, store: ChunkStore, graph: VectorGraph, snapshot: Path) -> None:
+    def __init__(
+        self, index_id: str, store: ChunkStore, graph: VectorGraph, keywords: KeywordIndex, snapshot: Path
+    ) -> None:
         self.index_id = index_id
         self.store = store
         self.graph = graph
+        self.keywords = keywords
         self.snapshot = snapshot
         self.lock = threading.Lock()
         self.closed = False
@@ -91,24 +95,26 @@ class _Index:
     def insert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         replaced, added = self.store.upsert(chunks, vectors)
         self.graph.remove(replaced)
+        self.keywords.remove(replaced)
         self.graph.add([Row(label, c.attributes) for label, c in zip(added, chunks, strict=True)], vectors)
+        self.keywords.add_many((label, c.content) for label, c in zip(added, chunks, strict=True))
 
     def delete(self, column: str, values: Sequence[str]) -> None:
-        self.graph.remove(self.store.delete(column, values))
+        labels = self.store.delete(column, values)
+        self.graph.remove(labels)
+        self.keywords.remove(labels)
 
     def vector_hits(self, query: VectorQuery) -> list[ScoredChunk]:
         vector = normalise(np.array([query.embedding], dtype=np.float32))[0]
         return self._scored(self.graph.search(vector, query.k, query.filters))
 
     def keyword_hits(self, query: VectorQuery) -> list[ScoredChunk]:
-        found: list[tuple[int, float]] = []
-        for label, score in self.store.keyword_hits(query.text or ""):
-            attributes = self.graph.attributes_of(label)
-            if attributes is not None and matches(query.filters, attributes):
-                found.append((label, score))
-                if len(found) == query.k:
-                    break
-        return normalised_keyword_scores(self._scored(found))
+        filters = query.filters
+        accept = (
+            None if filters is None else lambda label: matches(filters, self.graph.attributes_of(label) or {})
+        )
+        hits = self.keywords.search(query.text or "", query.k, accept)
+        return normalised_keyword_scores(self._scored(hits))
 
     def save(self) -> None:
         version = self.store.version
@@ -256,7 +262,7 @@ class FaissVectorIO(BaseProvider):
         database, snapshot = self._paths(index_id)
         store = ChunkStore(database)
         store.initialise(index_id, dimension)
-        return _Index(index_id, store, VectorGraph(dimension, self.params), snapshot)
+        return _Index(index_id, store, VectorGraph(dimension, self.params), KeywordIndex(), snapshot)
 
     def _load(self, index_id: str) -> _Index | None:
         database, snapshot = self._paths(index_id)
@@ -267,13 +273,14 @@ class FaissVectorIO(BaseProvider):
         if dimension is None or store.meta("index_id") != index_id:  # created halfway, or a hash clash
             store.close()
             return None
-        rows, embeddings = [], []
-        for row, embedding in store.rows():
+        rows, embeddings, keywords = [], [], KeywordIndex()
+        for row, content, embedding in store.rows():
             rows.append(row)
             embeddings.append(embedding)
+            keywords.add(row.label, content)
         params, version = self.params, store.version
         graph = VectorGraph.load(snapshot, version, int(dimension), params, rows)
-        index = _Index(index_id, store, graph or VectorGraph(int(dimension), params), snapshot)
+        index = _Index(index_id, store, graph or VectorGraph(int(dimension), params), keywords, snapshot)
         if graph is None:
             logger.info("rebuilding the HNSW graph of vector index %s (%d chunks)", index_id, len(rows))
             vectors = np.frombuffer(b"".join(embeddings), dtype=np.float32).reshape(len(rows), int(dimension))
