@@ -1,9 +1,10 @@
 """`inline::faiss`: vector indexes in process, persisted under a directory.
 
-Each index is a SQLite file (`ChunkStore`: chunks, embeddings, BM25 keyword index; the source of
-truth) and a FAISS HNSW graph in memory (`VectorGraph`), loaded from its snapshot when the
-snapshot matches the store's version, else rebuilt from the store. Snapshots are written when
-the provider closes, so a crash costs a rebuild at the next start, never data.
+Each index is a SQLite file (`ChunkStore`: chunks and embeddings; the source of truth), and in
+memory a FAISS HNSW graph (`VectorGraph`), loaded from its snapshot when the snapshot matches the
+store's version, else rebuilt from the store, and a BM25 index (`KeywordIndex`), built from the
+stored text. Snapshots are written when the provider closes, so a crash costs a rebuild at the
+next start, never data.
 
 Every blocking call runs in a worker thread; one lock per index serialises the calls on it
 (FAISS and sqlite3 objects are not safe to share between threads while writing).
