@@ -290,11 +290,15 @@ EMBEDDED = ["llama-cpp", "minilm"]
 @pytest.mark.parametrize(
     ("environ", "provider_ids"),
     [
-        ({}, EMBEDDED),
-        ({"VLLM_URL": "http://gpu:8000/v1"}, [*EMBEDDED, "vllm"]),
-        ({"OLLAMA_URL": "http://box:11434"}, [*EMBEDDED, "ollama"]),
-        ({"AWS_REGION": "us-east-1"}, [*EMBEDDED, "bedrock"]),
-        ({"VLLM_URL": "http://gpu:8000/v1", "AWS_REGION": "eu-west-1"}, [*EMBEDDED, "vllm", "bedrock"]),
+        ({}, [*EMBEDDED, "faiss"]),
+        ({"VLLM_URL": "http://gpu:8000/v1"}, [*EMBEDDED, "vllm", "faiss"]),
+        ({"OLLAMA_URL": "http://box:11434"}, [*EMBEDDED, "ollama", "faiss"]),
+        ({"AWS_REGION": "us-east-1"}, [*EMBEDDED, "bedrock", "faiss"]),
+        (
+            {"VLLM_URL": "http://gpu:8000/v1", "AWS_REGION": "eu-west-1"},
+            [*EMBEDDED, "vllm", "bedrock", "faiss"],
+        ),
+        ({"PGVECTOR_HOST": "db.internal"}, [*EMBEDDED, "faiss", "pgvector"]),
     ],
 )
 def test_starter_serves_the_embedded_models_and_switches_remote_providers_on_by_environment(
