@@ -113,8 +113,30 @@ def ingest(client: httpx.Client, file_ids: list[str], strategy: dict | None) -> 
     chunks = sum(
         len(client.get(f"/v1/vector_stores/{store['id']}/files/{f}/content").json()["data"]) for f in file_ids
     )
+    result = {"files": len(file_ids), "chunks": chunks, "seconds": elapsed, "chunks_per_s": chunks / elapsed}
+    result.update(search_latency(client, store["id"]))
     client.delete(f"/v1/vector_stores/{store['id']}")
-    return {"files": len(file_ids), "chunks": chunks, "seconds": elapsed, "chunks_per_s": chunks / elapsed}
+    return result
+
+
+def search_latency(client: httpx.Client, store_id: str, rounds: int = 30) -> dict[str, float]:
+    """p50/p99 in ms of `POST …/search` through the server, the query's embedding included."""
+    out = {}
+    rng = random.Random(7)
+    for mode in ("vector", "hybrid"):
+        samples = []
+        for _ in range(rounds):
+            query = " ".join(rng.choice(WORDS) for _ in range(6))
+            started = time.perf_counter()
+            response = client.post(
+                f"/v1/vector_stores/{store_id}/search", json={"query": query, "search_mode": mode}
+            )
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200 and response.json()["data"], response.text
+        samples.sort()
+        out[f"{mode}_p50_ms"] = samples[len(samples) // 2]
+        out[f"{mode}_p99_ms"] = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    return out
 
 
 def direct_windows_per_s(documents: list[bytes]) -> float:
@@ -172,9 +194,14 @@ def main() -> int:
     load = os.getloadavg()[0]
     print(f"{args.files} files of ~{args.tokens_per_file} tokens; load average {load:.2f}")
     print(f"MiniLM called directly: {direct:.1f} windows/s (a window: at most 179 cl100k tokens)")
-    print(f"{'chunking':<16} {'chunks':>7} {'seconds':>8} {'chunks/s':>9}")
+    print(
+        f"{'chunking':<16} {'chunks':>7} {'seconds':>8} {'chunks/s':>9}  search p50/p99 ms (vector, hybrid)"
+    )
     for name, r in results.items():
-        print(f"{name:<16} {r['chunks']:>7} {r['seconds']:>8.2f} {r['chunks_per_s']:>9.1f}")
+        print(
+            f"{name:<16} {r['chunks']:>7} {r['seconds']:>8.2f} {r['chunks_per_s']:>9.1f}  "
+            f"{r['vector_p50_ms']:.1f}/{r['vector_p99_ms']:.1f}, {r['hybrid_p50_ms']:.1f}/{r['hybrid_p99_ms']:.1f}"
+        )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "ingestion.json").write_text(
