@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from ogx.storage import tables
+from ogx_api import InvalidRequest, NotFound
 
 
 def vector_config(tmp_path: Any = None, **vector_io: Any) -> dict[str, Any]:
@@ -622,3 +623,32 @@ async def test_activity_moves_the_expiry_and_an_expired_store_says_so(serve: Any
         refused = await client.post(f"{url}/search", json={"query": "x"})
     assert expired["status"] == "expired" and expired["expires_at"] == active["expires_at"]
     assert refused.status_code == 400 and "expired" in refused.json()["error"]["message"]
+
+
+async def test_the_service_search_that_file_search_calls(serve: Any) -> None:
+    """`Services.vector_stores.search`, as the Responses API's `file_search` calls it: plain
+    dicts in, OpenAI's search-results page out, bad options as typed 400s."""
+    async with serve(vector_config()) as (client, app):
+        file_id = await upload(client, "manual.txt", MANUAL)
+        store = await create_store(client)
+        await client.post(
+            f"/v1/vector_stores/{store['id']}/files", json={"file_id": file_id, "attributes": {"v": 2}}
+        )
+        await wait_for_file(client, store["id"], file_id)
+        service = app.state.ogx.vector_stores
+        page = await service.search(
+            store["id"],
+            query="espresso descaling",
+            filters={"type": "gte", "key": "v", "value": 1},
+            max_num_results=5,
+            ranking_options={"ranker": "auto", "score_threshold": 0.0},
+            search_mode="keyword",
+            owner=None,
+        )
+        with pytest.raises(InvalidRequest) as bad_options:
+            await service.search(store["id"], query="x", ranking_options={"score_threshold": 2}, owner=None)
+        with pytest.raises(NotFound):
+            await service.search(store["id"], query="x", owner="someone else")
+    assert page["object"] == "vector_store.search_results.page"
+    assert [(r["file_id"], r["filename"]) for r in page["data"]] == [(file_id, "manual.txt")]
+    assert bad_options.value.param == "score_threshold"
