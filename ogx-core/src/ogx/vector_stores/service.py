@@ -485,19 +485,18 @@ class VectorStoresService:
                 ],
             )
         await self._cancel_jobs(job_ids)
-        for entry in entries:
-            await self._submit(store_id, entry.file_id, owner)
+        await self._submit(store_id, [e.file_id for e in entries], owner)
         await self.touch(store_id)
 
-    async def _submit(self, store_id: str, file_id: str, owner: str | None) -> None:
-        job_id = await self.jobs.submit(
-            INGEST_JOB, {"vector_store_id": store_id, "file_id": file_id}, owner=owner
-        )
+    async def _submit(self, store_id: str, file_ids: Sequence[str], owner: str | None) -> None:
+        payloads = [{"vector_store_id": store_id, "file_id": file_id} for file_id in file_ids]
+        job_ids = await self.jobs.submit_many(INGEST_JOB, payloads, owner=owner)
         async with rows.write(self._engine) as conn:
             await conn.execute(
                 rows.files.update()
-                .where(rows.files.c.vector_store_id == store_id, rows.files.c.id == file_id)
-                .values(job_id=job_id)
+                .where(rows.files.c.vector_store_id == store_id, rows.files.c.id == sa.bindparam("b_file"))
+                .values(job_id=sa.bindparam("b_job")),
+                [{"b_file": f, "b_job": j} for f, j in zip(file_ids, job_ids, strict=True)],
             )
 
     async def _resubmit_orphans(self) -> None:
@@ -516,7 +515,7 @@ class VectorStoresService:
             logger.info(
                 "vector store %s: resubmitting the ingestion of %s (its job was lost)", store_id, file_id
             )
-            await self._submit(store_id, file_id, owner)
+            await self._submit(store_id, [file_id], owner)
 
     async def _in_progress_jobs(self, conn: AsyncConnection, scope: sa.ColumnElement[bool]) -> list[str]:
         query = sa.select(rows.files.c.job_id).where(
