@@ -144,17 +144,18 @@ class VectorStoresService:
         return await self.get(store_id, owner)
 
     async def delete(self, store_id: str, owner: str | None) -> dict[str, Any]:
+        """The index first: if the provider fails, the store is still there to delete again."""
+        store = await self.store(store_id, owner)
+        provider = self.providers.get(store.provider_id)
+        if provider is not None:
+            await provider.delete_index(store_id)
         async with rows.write(self._engine) as conn:
-            row = await self._store_row(conn, store_id, owner)
             job_ids = await self._in_progress_jobs(conn, rows.files.c.vector_store_id == store_id)
             for table in (rows.files, rows.chunks):
                 await conn.execute(table.delete().where(table.c.vector_store_id == store_id))
             await conn.execute(rows.batches.delete().where(rows.batches.c.vector_store_id == store_id))
             await conn.execute(rows.stores.delete().where(rows.stores.c.id == store_id))
         await self._cancel_jobs(job_ids)
-        provider = self.providers.get(row.provider_id)
-        if provider is not None:
-            await provider.delete_index(store_id)
         return {"id": store_id, "object": "vector_store.deleted", "deleted": True}
 
     # -- files --------------------------------------------------------------------------------
@@ -236,8 +237,13 @@ class VectorStoresService:
         return await self.get_file(store_id, file_id, owner)
 
     async def delete_file(self, store_id: str, file_id: str, owner: str | None) -> dict[str, Any]:
-        async with rows.write(self._engine) as conn:
+        """The chunks leave the index first: if the provider fails, the file is still listed (and
+        can be deleted again), never gone from the store yet still found by search."""
+        async with self._engine.connect() as conn:
             await self._file_row(conn, store_id, file_id, owner)
+        store = await self.store(store_id, owner)
+        await self.provider(store).delete_file(store_id, file_id)
+        async with rows.write(self._engine) as conn:
             scope = sa.and_(rows.files.c.vector_store_id == store_id, rows.files.c.id == file_id)
             job_ids = await self._in_progress_jobs(conn, scope)
             await conn.execute(rows.files.delete().where(scope))
@@ -246,9 +252,8 @@ class VectorStoresService:
                     rows.chunks.c.vector_store_id == store_id, rows.chunks.c.file_id == file_id
                 )
             )
+        # An ingestion still running finds its row gone and removes what it indexed.
         await self._cancel_jobs(job_ids)
-        store = await self.store(store_id, owner)
-        await self.providers[store.provider_id].delete_file(store_id, file_id)
         return {"id": file_id, "object": "vector_store.file.deleted", "deleted": True}
 
     async def file_content(self, store_id: str, file_id: str, owner: str | None) -> dict[str, Any]:
