@@ -652,3 +652,24 @@ async def test_the_service_search_that_file_search_calls(serve: Any) -> None:
     assert page["object"] == "vector_store.search_results.page"
     assert [(r["file_id"], r["filename"]) for r in page["data"]] == [(file_id, "manual.txt")]
     assert bad_options.value.param == "score_threshold"
+
+
+async def test_attaching_a_file_again_reingests_it_in_place(serve: Any) -> None:
+    async with serve(vector_config()) as (client, _):
+        file_id = await upload(client, "manual.txt", MANUAL)
+        store = await create_store(client, file_ids=[file_id])
+        await wait_for_file(client, store["id"], file_id)
+        again = await client.post(
+            f"/v1/vector_stores/{store['id']}/files", json={"file_id": file_id, "attributes": {"v": 2}}
+        )
+        assert again.status_code == 200 and again.json()["attributes"] == {"v": 2}
+        await wait_for_file(client, store["id"], file_id)
+        page = (
+            await client.post(
+                f"/v1/vector_stores/{store['id']}/search",
+                json={"query": MANUAL.decode(), "max_num_results": 50},
+            )
+        ).json()
+        counts = (await client.get(f"/v1/vector_stores/{store['id']}")).json()["file_counts"]
+    assert [(r["file_id"], r["attributes"]) for r in page["data"]] == [(file_id, {"v": 2})]
+    assert counts["total"] == 1 and counts["completed"] == 1
