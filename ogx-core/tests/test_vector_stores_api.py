@@ -673,3 +673,34 @@ async def test_attaching_a_file_again_reingests_it_in_place(serve: Any) -> None:
         counts = (await client.get(f"/v1/vector_stores/{store['id']}")).json()["file_counts"]
     assert [(r["file_id"], r["attributes"]) for r in page["data"]] == [(file_id, {"v": 2})]
     assert counts["total"] == 1 and counts["completed"] == 1
+
+
+async def test_changes_while_the_chunks_are_being_indexed_are_not_lost(serve: Any) -> None:
+    """An attribute update or a detach that lands while ingestion is inserting the chunks: the
+    chunks end with the new attributes, or gone."""
+    async with serve(vector_config(insert_delay=0.4)) as (client, app):
+        index = app.state.ogx.vector_stores.providers["memory"]
+        store = await create_store(client)
+        url = f"/v1/vector_stores/{store['id']}"
+
+        async def attach_and_wait_for_the_insert(name: str) -> str:
+            file_id = await upload(client, name, MANUAL)
+            before = index.inserts
+            await client.post(f"{url}/files", json={"file_id": file_id, "attributes": {"v": 1}})
+            for _ in range(1000):  # 10 s at most
+                if index.inserts > before:
+                    return file_id
+                await asyncio.sleep(0.01)
+            raise AssertionError("ingestion never reached the insert")
+
+        updated = await attach_and_wait_for_the_insert("updated.txt")
+        await client.post(f"{url}/files/{updated}", json={"attributes": {"v": 2}})
+        assert (await wait_for_file(client, store["id"], updated))["status"] == "completed"
+
+        detached = await attach_and_wait_for_the_insert("detached.txt")
+        assert (await client.delete(f"{url}/files/{detached}")).status_code == 200
+        await asyncio.sleep(0.6)  # the interrupted insert finishes meanwhile
+        page = (
+            await client.post(f"{url}/search", json={"query": MANUAL.decode(), "max_num_results": 50})
+        ).json()
+    assert [(r["file_id"], r["attributes"]) for r in page["data"]] == [(updated, {"v": 2})]

@@ -241,6 +241,7 @@ def _vector(text: str, dimension: int) -> list[float]:
 class FakeVectorIOConfig(BaseModel):
     persist_path: str | None = Field(default=None, description="a JSON file the indexes are saved to")
     fail_insert: str | None = Field(default=None, description="an ogx_api.errors class name to raise")
+    insert_delay: float = Field(default=0.0, description="seconds each insert takes (to test races)")
 
 
 _WORDS = re.compile(r"\w+")
@@ -284,6 +285,8 @@ class FakeVectorIOProvider(BaseProvider):
     async def insert(self, index_id: str, chunks: Sequence[Chunk]) -> None:
         self.inserts += 1
         _maybe_fail(self.config.fail_insert)
+        if self.config.insert_delay:
+            await asyncio.sleep(self.config.insert_delay)
         dimension, stored = self._index(index_id)
         for chunk in chunks:
             check_embedding(chunk.embedding, dimension, f"chunk {chunk.chunk_id!r}")

@@ -28,7 +28,7 @@ from ogx.vector_stores.models import (
     ExpiresAfter,
     UpdateVectorStoreRequest,
 )
-from ogx_api import InvalidRequest, NotFound
+from ogx_api import InvalidRequest, NotFound, OGXError
 from ogx_api.inference import ModelType
 from ogx_api.vector_io import Chunk, VectorIOProvider
 
@@ -252,8 +252,13 @@ class VectorStoresService:
                     rows.chunks.c.vector_store_id == store_id, rows.chunks.c.file_id == file_id
                 )
             )
-        # An ingestion still running finds its row gone and removes what it indexed.
         await self._cancel_jobs(job_ids)
+        # An ingestion that inserts after this point finds its row gone and takes its chunks out
+        # again; one that inserted before it is undone here.
+        try:
+            await self.provider(store).delete_file(store_id, file_id)
+        except OGXError:
+            logger.exception("vector store %s: removing chunks of detached file %s failed", store_id, file_id)
         return {"id": file_id, "object": "vector_store.file.deleted", "deleted": True}
 
     async def file_content(self, store_id: str, file_id: str, owner: str | None) -> dict[str, Any]:
