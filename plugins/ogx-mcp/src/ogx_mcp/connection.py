@@ -236,6 +236,11 @@ class ServerConnection:
         if not self._dead.done():
             self._dead.set_result(None)
 
+    def fail(self, error: OGXError) -> None:
+        """Mark the connection failed: calls waiting on it fail with `error`, nobody reuses it,
+        and its worker closes the session."""
+        self._fail(error)
+
     def _fail(self, error: OGXError) -> None:
         if self._failure is None:
             self._failure = error
