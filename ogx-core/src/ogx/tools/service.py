@@ -171,12 +171,13 @@ class ToolsService:
     # -- tools ------------------------------------------------------------------------------
 
     async def list_tools(self, owner: str | None, toolgroup_id: str | None = None) -> list[dict[str, Any]]:
-        groups = (
-            [await self.get_group(toolgroup_id, owner)] if toolgroup_id else await self.list_groups(owner)
-        )
-        listed: list[dict[str, Any]] = []
+        """The tools of one group (its server's errors raised), or of every group (a group whose
+        server cannot be listed is left out and logged)."""
         if toolgroup_id:
-            return [tool_object(tool, groups[0].id) for tool in await self._tools_of(groups[0])]
+            group = await self.get_group(toolgroup_id, owner)
+            return [tool_object(tool, group.id) for tool in await self._tools_of(group)]
+        groups = await self.list_groups(owner)
+        listed: list[dict[str, Any]] = []
         for group, tools in zip(groups, await self._list_each(groups), strict=True):
             if isinstance(tools, OGXError):
                 logger.warning("listing the tools of tool group %s failed: %s", group.id, tools.message)
