@@ -16,7 +16,7 @@ import pytest
 from ogx.config import parse_run_config
 from ogx.plugins import PluginInfo, PluginManager
 from ogx.server.app import create_app
-from ogx_api import ProviderSpec, hookimpl
+from ogx_api import NotFound, ProviderSpec, hookimpl
 from ogx_api.testing.fake_tools import FAKE_TOOLS_PROVIDER_TYPE, FakeToolRuntime, fake_tools_spec
 
 PLUGIN = PluginInfo(name="fake-tools", distribution="ogx-api", version="test")
@@ -376,3 +376,42 @@ async def test_endpoint_for_connector_carries_the_credentials(serve_tools) -> No
             tools.endpoint_for_connector("nope", None)
         with pytest.raises(Exception, match="allow_loopback"):
             await tools.check_url("http://127.0.0.1:9/mcp")
+
+
+# -- several workers, owners -------------------------------------------------------------------
+
+
+async def test_a_group_registered_on_another_worker_is_found_at_once(serve_tools) -> None:
+    async with serve_tools() as worker_a, serve_tools() as worker_b:  # one database, two apps
+        assert (await worker_b.post("/v1/tool-runtime/invoke", json={"tool_name": "echo"})).status_code == 404
+        assert (await worker_a.post("/v1/toolgroups", json=BUILTIN_GROUP)).status_code == 200
+        response = await worker_b.post(
+            "/v1/tool-runtime/invoke", json={"tool_name": "echo", "kwargs": {"text": "b"}}
+        )
+        assert response.status_code == 200
+        assert response.json()["content"] == [{"type": "text", "text": "b"}]
+        assert (await worker_b.delete("/v1/toolgroups/builtin::utils")).status_code == 204
+        assert (await worker_a.get("/v1/toolgroups")).json() == {"data": []}
+
+
+async def test_tool_groups_are_private_to_their_owner(tmp_path: Path) -> None:
+    from ogx.storage import create_engine, migrate
+    from ogx.tools.groups import RegisterToolGroupRequest, ToolGroupStore, build_group
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/owners.db")
+    try:
+        await migrate(engine)
+        store = ToolGroupStore(engine)
+        body = RegisterToolGroupRequest.model_validate(PUBLIC_MCP)
+        await store.insert(build_group(body, owner="alice", created_at_ns=1))
+        assert [g.id for g in await store.list("alice")] == ["mcp::public"]
+        assert await store.list("bob") == [] and await store.list(None) == []
+        assert await store.get("mcp::public", "bob") is None
+        with pytest.raises(NotFound):
+            await store.delete("mcp::public", "bob")
+        stored = await store.get("mcp::public", "alice")
+        assert stored is not None and stored.endpoint is not None
+        assert stored.endpoint.authorization is not None
+        assert stored.endpoint.authorization.get_secret_value() == "s3cret"
+    finally:
+        await engine.dispose()
