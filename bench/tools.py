@@ -54,7 +54,8 @@ def start_ogx(workdir: Path) -> tuple[Owned, int]:
                 "name": "bench-tools",
                 "providers": {
                     "tool_runtime": [
-                        {"provider_id": "mcp", "provider_type": "remote::model-context-protocol"}
+                        {"provider_id": "mcp", "provider_type": "remote::model-context-protocol"},
+                        {"provider_id": "builtin", "provider_type": "inline::builtin"},
                     ]
                 },
                 "server": {"outbound": {"allow_loopback": True}},
@@ -99,6 +100,9 @@ async def bench(url: str, transport: str, ogx_port: int, calls: int, rounds: int
     )
     answer = conn.request(register)
     assert answer.status == 200, answer.body
+    # registered second, so `echo` (which both serve) resolves to the MCP server's
+    builtin_group = json.dumps({"toolgroup_id": "builtin", "provider_id": "builtin"}).encode()
+    assert conn.request(payloads.http_post("/v1/toolgroups", builtin_group, host)).status == 200
     invoke = payloads.http_post(
         "/v1/tool-runtime/invoke", json.dumps({"tool_name": "echo", "kwargs": ARGUMENTS}).encode(), host
     )
@@ -119,9 +123,25 @@ async def bench(url: str, transport: str, ogx_port: int, calls: int, rounds: int
             for _ in range(per_round):
                 answer = conn.request(invoke)
                 assert answer.status == 200 and b'"hello"' in answer.body, answer.body
+                assert b"structured_content" in answer.body  # the MCP echo (the built-in one has none)
                 through.append(answer.total_ns / 1e6)
+    # The server's own cost: an invoke of a built-in tool (no tool server) against /v1/health.
+    health = payloads.http_get("/v1/health", host)
+    builtin = payloads.http_post(
+        "/v1/tool-runtime/invoke", json.dumps({"tool_name": "current_time", "kwargs": {}}).encode(), host
+    )
+    probe: list[float] = []
+    local: list[float] = []
+    for _ in range(rounds):
+        for raw, samples in ((health, probe), (builtin, local)):
+            for _ in range(per_round):
+                answer = conn.request(raw)
+                assert answer.status == 200, answer.body
+                samples.append(answer.total_ns / 1e6)
     conn.close()
     return {
+        "health_p50_ms": statistics.median(probe),
+        "builtin_p50_ms": statistics.median(local),
         "calls": len(direct),
         "direct_p50_ms": statistics.median(direct),
         "direct_p99_ms": percentile(direct, 0.99),
@@ -150,15 +170,19 @@ def main() -> None:
             if ogx is not None:
                 ogx.stop()
             server.stop()
+    rows = [
+        ("MCP SDK directly", "direct"),
+        ("POST /v1/tool-runtime/invoke (OGX)", "ogx"),
+        ("added by OGX", "added"),
+    ]
     print(f"tool invocation, {args.transport}, {figures['calls']} calls each side, warm sessions")
+    for label, key in rows:
+        sign = "+" if key == "added" else ""
+        p50, p99 = figures[f"{key}_p50_ms"], figures[f"{key}_p99_ms"]
+        print(f"  {label:<36}p50 {p50:{sign}7.2f} ms   p99 {p99:{sign}7.2f} ms")
+    print(f"  {'GET /v1/health':<36}p50 {figures['health_p50_ms']:7.2f} ms")
     print(
-        f"  MCP SDK directly                    p50 {figures['direct_p50_ms']:6.2f} ms   p99 {figures['direct_p99_ms']:6.2f} ms"
-    )
-    print(
-        f"  POST /v1/tool-runtime/invoke (OGX)  p50 {figures['ogx_p50_ms']:6.2f} ms   p99 {figures['ogx_p99_ms']:6.2f} ms"
-    )
-    print(
-        f"  added by OGX                        p50 {figures['added_p50_ms']:+6.2f} ms   p99 {figures['added_p99_ms']:+6.2f} ms"
+        f"  {'invoke of the built-in current_time':<36}p50 {figures['builtin_p50_ms']:7.2f} ms  (no tool server)"
     )
 
 
