@@ -394,11 +394,17 @@ async def test_a_group_registered_on_another_worker_is_found_at_once(serve_tools
         assert (await worker_a.get("/v1/toolgroups")).json() == {"data": []}
 
 
-async def test_tool_groups_are_private_to_their_owner(tmp_path: Path) -> None:
-    from ogx.storage import create_engine, migrate
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+async def test_tool_groups_are_private_to_their_owner(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+) -> None:
+    from ogx.storage import create_engine, migrate, resolve_storage_url
     from ogx.tools.groups import RegisterToolGroupRequest, ToolGroupStore, build_group
 
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/owners.db")
+    url = f"sqlite:///{tmp_path}/owners.db"
+    if database == "postgresql":
+        url = request.getfixturevalue("ogx_postgres_database")
+    engine = create_engine(resolve_storage_url(url, "owners"))
     try:
         await migrate(engine)
         store = ToolGroupStore(engine)
