@@ -5,6 +5,7 @@ over streamable HTTP and SSE, driven with httpx."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,6 +121,31 @@ def test_register_list_invoke_and_delete(ogx: httpx.Client, servers: dict[str, A
     finally:
         assert ogx.delete(f"/v1/toolgroups/mcp::{transport}").status_code == 204
     assert invoke(ogx, "echo", text="gone").status_code == 404
+
+
+def test_per_request_credentials_reach_the_server_and_do_not_stay(
+    ogx: httpx.Client, servers: dict[str, Any]
+) -> None:
+    url = servers["streamable-http"].url
+    assert ogx.post("/v1/toolgroups", json=group("per-request", url)).status_code == 200
+    try:
+        provider_data = {
+            "mcp_headers": {url: {"X-Test": "per request"}},
+            "mcp_authorization": {url: "request-token"},
+        }
+        with_data = ogx.post(
+            "/v1/tool-runtime/invoke",
+            json={"tool_name": "whoami"},
+            headers={"X-OGX-Provider-Data": json.dumps(provider_data)},
+        )
+        assert with_data.json()["metadata"]["structured_content"] == {
+            "authorization": "Bearer request-token",
+            "x_test": "per request",
+        }
+        without = invoke(ogx, "whoami").json()["metadata"]["structured_content"]
+        assert without == {"authorization": "Bearer group-token", "x_test": "via per-request"}
+    finally:
+        assert ogx.delete("/v1/toolgroups/mcp::per-request").status_code == 204
 
 
 def test_refused_urls_are_400s_naming_the_rule(ogx: httpx.Client) -> None:

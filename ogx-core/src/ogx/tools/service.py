@@ -13,8 +13,9 @@ Other APIs (the Responses loop) reach it as `services(request).tools`. Its stabl
 
 Invocations through `POST /v1/tool-runtime/invoke` use one long-lived `ToolSession` per
 runtime, so a tool group's MCP session stays warm between requests (the runtime reopens a
-connection that died). A request carrying `X-OGX-Provider-Data` (per-request MCP headers) gets
-a session of its own instead, so its credentials never stay behind.
+connection that died). A request whose `X-OGX-Provider-Data` carries keys the runtime reads
+(ogx-mcp's `mcp_headers`, `mcp_authorization`) gets a session of its own instead, so its
+credentials never stay behind.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from ogx.config.schema import ConnectorConfig, ToolGroupConfig
 from ogx.tools.groups import RegisterToolGroupRequest, ToolGroup, ToolGroupStore, build_group, now_ns
 from ogx.tools.shapes import connector_object, tool_object
 from ogx_api import Conflict, InvalidRequest, NotFound, OGXError
-from ogx_api.request_context import has_provider_data
+from ogx_api.request_context import provider_data_keys
 from ogx_api.tools import McpEndpoint, ToolDef, ToolResult, ToolRuntimeProvider, ToolSession
 from ogx_api.url_policy import UrlPolicy
 
@@ -59,8 +60,10 @@ class ToolsService:
         declared: Sequence[ToolGroupConfig] = (),
         connectors: Sequence[ConnectorConfig] = (),
         outbound: UrlPolicy | None = None,
+        provider_data_fields: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
-        """`runtimes` maps each tool_runtime provider id to its provider type and provider."""
+        """`runtimes` maps each tool_runtime provider id to its provider type and provider;
+        `provider_data_fields` the `X-OGX-Provider-Data` keys each runtime reads."""
         self._store = ToolGroupStore(engine)
         self._runtimes = {provider_id: impl for provider_id, (_, impl) in runtimes.items()}
         self._types = {provider_id: kind for provider_id, (kind, _) in runtimes.items()}
@@ -78,6 +81,7 @@ class ToolsService:
         self._connectors = {c.connector_id: c for c in connectors}
         self._connector_endpoints = {c.connector_id: c.endpoint() for c in connectors}
         self._shared: dict[str, ToolSession] = {}
+        self._provider_data_fields = dict(provider_data_fields or {})
         self._stack = AsyncExitStack()
         self._cached_groups: OrderedDict[str | None, tuple[float, list[ToolGroup]]] = OrderedDict()
         self._tool_index: dict[tuple[str | None, str], str] = {}  # (owner, tool name) -> group id
@@ -252,7 +256,7 @@ class ToolsService:
         runtime = self._runtimes.get(provider_id)
         if runtime is None:
             raise InvalidRequest(f"tool_runtime provider {provider_id!r} is not configured any more")
-        if has_provider_data():
+        if self._provider_data_fields.get(provider_id, frozenset()) & provider_data_keys():
             return runtime  # a scope per call: per-request credentials never stay in the shared one
         return self._shared.get(provider_id, runtime)
 
