@@ -421,3 +421,34 @@ async def test_tool_groups_are_private_to_their_owner(
         assert stored.endpoint.authorization.get_secret_value() == "s3cret"
     finally:
         await engine.dispose()
+
+
+def test_run_config_checks_tool_groups_and_connectors() -> None:
+    from ogx.config.errors import ConfigError
+
+    tree = {
+        "version": 2,
+        "providers": RUNTIMES,
+        "registered_resources": {
+            "tool_groups": [BUILTIN_GROUP, BUILTIN_GROUP, {"toolgroup_id": "x", "provider_id": "nope"}]
+        },
+        "connectors": [
+            {"connector_id": "a", "url": "http://a/mcp"},
+            {"connector_id": "a", "url": "http://b/mcp"},
+            {"connector_id": "c", "url": "http://c/mcp", "headers": {"Authorization": "Bearer x"}},
+        ],
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_run_config(tree, environ={})
+    problems = "\n".join(info.value.problems)
+    assert "connectors[2]" in problems and "authorization" in problems  # checked first, by the schema
+    tree["connectors"] = tree["connectors"][:2]
+    with pytest.raises(ConfigError) as info:
+        parse_run_config(tree, environ={})
+    assert info.value.problems == [
+        "registered_resources.tool_groups[1]: toolgroup_id 'builtin::utils' is already used at "
+        "registered_resources.tool_groups[0]",
+        "registered_resources.tool_groups[2].provider_id: no tool_runtime provider 'nope' "
+        "(tool_runtime providers: builtin, mcp)",
+        "connectors[1]: connector_id 'a' is already used at connectors[0]",
+    ]
