@@ -9,7 +9,7 @@ The same request (one user turn, `max_tokens` 50) is sent three ways, interleave
 chat completion straight to the mock ("direct"), a chat completion through OGX ("chat"), and a
 Messages request through OGX ("messages"), which OGX translates to the same chat call and back.
 c=1: one keep-alive connection per side (measure.sequential); c=32: wrk (measure.throughput).
-What matters is messages − chat: the cost of the translation. Results: bench/results/messages.json.
+What matters is messages - chat: the cost of the translation. Results: bench/results/messages.json.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def table(results: dict) -> str:
-    rows = ["| metric | direct | chat | messages | messages − chat |", "|---|---:|---:|---:|---:|"]
+    rows = ["| metric | direct | chat | messages | messages - chat |", "|---|---:|---:|---:|---:|"]
     for key, label in (
         ("c1_latency", "c=1 p50 latency (ms)"),
         ("c1_ttfb", "c=1 p50 first streamed byte (ms)"),
