@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from ogx.anthropic import blocks as b
 from ogx.anthropic import models as m
 from ogx.anthropic.client_tools import client_tool_function
-from ogx.anthropic.types import AnthropicMessage, AnthropicUsage, StopReason
+from ogx.anthropic.types import AnthropicMessage, AnthropicUsage, RefusalStopDetails, StopReason
 from ogx_api import InvalidRequest, ProviderError
 from ogx_api.inference import ChatCompletion, ChatCompletionRequest
 
@@ -378,7 +378,7 @@ def to_message(
     }
 
 
-_REFUSAL = {"type": "refusal", "category": None, "explanation": None}
+_REFUSAL: RefusalStopDetails = {"type": "refusal", "category": None, "explanation": None}
 
 
 def tool_input(arguments: str | None) -> dict[str, Any]:
