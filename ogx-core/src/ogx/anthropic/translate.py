@@ -248,10 +248,15 @@ def _add_tools(body: m.CountTokensRequest, payload: dict[str, Any]) -> None:
         elif isinstance(tool, m.CLIENT_TOOLS):
             _check_options(tool, where)
             function = client_tool_function(tool)
-        else:
+        elif isinstance(tool, m.SERVER_TOOLS):
             raise InvalidRequest(
                 f"{where}: the server tool {tool.type!r} is not available for model {body.model!r} "
                 "(only Anthropic's servers run it); define a client tool with an input_schema instead"
+            )
+        else:
+            raise InvalidRequest(
+                f"{where}: the tool type {tool.type!r} is unknown to the translation for model "
+                f"{body.model!r}; define a client tool with an input_schema instead"
             )
         tools.append({"type": "function", "function": function})
     payload["tools"] = tools
@@ -315,7 +320,10 @@ def _reasoning_effort(body: m.CountTokensRequest) -> str | None:
 def _unsupported(block: Any, path: str, where: str) -> InvalidRequest:
     kind = getattr(block, "type", "?")
     if isinstance(block, b.SERVER_BLOCKS):
-        why = "it belongs to Anthropic's server tools (code execution, web search and fetch, tool search), which this model's backend does not run"
+        why = (
+            "it belongs to Anthropic's server tools (code execution, web search and fetch, tool "
+            "search), which this model's backend does not run"
+        )
     elif isinstance(block, b.ToolReferenceBlockParam):
         why = "tool references are resolved by Anthropic's tool search tool, which this model's backend does not run"
     else:
