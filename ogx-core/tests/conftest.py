@@ -16,7 +16,7 @@ from ogx.config import parse_run_config
 from ogx.plugins import PluginInfo, PluginManager
 from ogx.server.app import create_app
 from ogx_api import ProviderSpec, hookimpl
-from ogx_api.testing.fakes import fake_provider_spec
+from ogx_api.testing.fakes import fake_provider_spec, fake_vector_io_spec
 
 FAKE_PLUGIN = PluginInfo(name="fake", distribution="ogx-api", version="test")
 
@@ -24,7 +24,7 @@ FAKE_PLUGIN = PluginInfo(name="fake", distribution="ogx-api", version="test")
 class FakePlugin:
     @hookimpl
     def ogx_provider_specs(self) -> list[ProviderSpec]:
-        return [fake_provider_spec()]
+        return [fake_provider_spec(), fake_vector_io_spec()]
 
 
 def fake_plugins() -> PluginManager:
@@ -63,3 +63,23 @@ def _fake_inference(**config: Any) -> dict[str, Any]:
 def fake_inference() -> Callable[..., dict[str, Any]]:
     """`fake_inference(**provider_config)`: a run-config tree with the fake provider as `fake`."""
     return _fake_inference
+
+
+class PrincipalFromHeader:
+    """Test-only stand-in for authentication: `x-test-principal` becomes the request's owner."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            principal = dict(scope["headers"]).get(b"x-test-principal")
+            if principal:
+                scope.setdefault("state", {})["principal"] = principal.decode()
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+def principal_from_header() -> type[PrincipalFromHeader]:
+    """Middleware to add to an app under test: `x-test-principal` becomes the request's owner."""
+    return PrincipalFromHeader

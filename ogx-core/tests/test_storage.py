@@ -164,8 +164,8 @@ async def test_models_table_has_an_owner_column(tmp_path: Path) -> None:
 
 
 async def test_migrations_are_numbered_uniquely_from_1() -> None:
-    # Numbers are handed out per branch, so a branch may lack its neighbours' (a gap until merged).
     versions = [m.version for m in MIGRATIONS]
+    # ascending and unique; a gap is allowed while a branch holding the number in between is unmerged
     assert versions[0] == 1 and versions == sorted(set(versions))
 
 

@@ -30,6 +30,11 @@ def reset_provider_data(token: Token[dict[str, Any] | None]) -> None:
     _current.reset(token)
 
 
+def has_provider_data() -> bool:
+    """Whether this request carries an `X-OGX-Provider-Data` header."""
+    return _current.get() is not None
+
+
 def provider_data(model: type[M]) -> M | None:
     """This request's provider data validated as `model`, or None when the client sent none."""
     raw = _current.get()

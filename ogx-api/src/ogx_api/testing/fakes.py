@@ -1,14 +1,22 @@
-"""A deterministic in-process inference provider for tests: it echoes, streams word by word,
-embeds by hashing, and fails on request. Use it to test code that sits above providers (the
-core's routing, a client) without a model."""
+"""Deterministic in-process providers for tests above the provider layer (the core's routing,
+vector stores, a client), without a model or a vector database:
+
+- `inline::fake` (inference): echoes, streams word by word, embeds by hashing, fails on request;
+- `inline::fake-vector-io` (vector_io): brute-force cosine, naive keyword scoring, `fuse()` for
+  hybrid and `matches()` for filters — the reference semantics, in memory (optionally saved to a
+  JSON file, so a restarted server finds its indexes)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import math
+import re
 import time
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr
@@ -34,8 +42,10 @@ from ogx_api.inference import (
     ProviderModel,
 )
 from ogx_api.request_context import provider_data
+from ogx_api.vector_io import Chunk, ScoredChunk, VectorQuery, fuse, matches
 
 FAKE_PROVIDER_TYPE = "inline::fake"
+FAKE_VECTOR_IO_PROVIDER_TYPE = "inline::fake-vector-io"
 
 
 def fake_provider_spec() -> ProviderSpec:
@@ -46,6 +56,16 @@ def fake_provider_spec() -> ProviderSpec:
         factory="ogx_api.testing.fakes:FakeInferenceProvider",
         provider_data_validator="ogx_api.testing.fakes:FakeProviderData",
         description="Deterministic fake inference for tests",
+    )
+
+
+def fake_vector_io_spec() -> ProviderSpec:
+    return ProviderSpec(
+        api=Api.vector_io,
+        provider_type=FAKE_VECTOR_IO_PROVIDER_TYPE,
+        config_class="ogx_api.testing.fakes:FakeVectorIOConfig",
+        factory="ogx_api.testing.fakes:FakeVectorIOProvider",
+        description="In-memory reference vector index for tests",
     )
 
 
@@ -203,3 +223,147 @@ def _vector(text: str, dimension: int) -> list[float]:
     raw = [digest[i % len(digest)] - 127.5 for i in range(dimension)]
     norm = math.sqrt(sum(x * x for x in raw)) or 1.0
     return [x / norm for x in raw]
+
+
+# -- vector io ---------------------------------------------------------------------------------
+
+
+class FakeVectorIOConfig(BaseModel):
+    persist_path: str | None = Field(default=None, description="a JSON file the indexes are saved to")
+    fail_insert: str | None = Field(default=None, description="an ogx_api.errors class name to raise")
+
+
+_WORDS = re.compile(r"\w+")
+
+
+class FakeVectorIOProvider(BaseProvider):
+    """The `VectorIOProvider` contract in memory: exact, slow, obviously right."""
+
+    def __init__(self, config: FakeVectorIOConfig, deps: dict[Any, Any] | None = None) -> None:
+        self.config = config
+        self.indexes: dict[str, tuple[int, dict[str, Chunk]]] = {}
+        self.inserts = 0  # insert calls received
+
+    async def start(self) -> None:
+        path = self._path()
+        if path is not None and path.exists():
+            saved = json.loads(path.read_text())
+            self.indexes = {
+                index_id: (
+                    entry["dimension"],
+                    {c["chunk_id"]: Chunk.model_validate(c) for c in entry["chunks"]},
+                )
+                for index_id, entry in saved.items()
+            }
+
+    async def health(self) -> HealthStatus:
+        return HealthStatus(status=HealthState.ok)
+
+    async def create_index(self, index_id: str, dimension: int) -> None:
+        existing = self.indexes.get(index_id)
+        if existing is not None and existing[0] != dimension:
+            raise errors.InvalidRequest(f"index {index_id!r} has dimension {existing[0]}, not {dimension}")
+        self.indexes.setdefault(index_id, (dimension, {}))
+        self._save()
+
+    async def delete_index(self, index_id: str) -> None:
+        self.indexes.pop(index_id, None)
+        self._save()
+
+    async def insert(self, index_id: str, chunks: Sequence[Chunk]) -> None:
+        self.inserts += 1
+        _maybe_fail(self.config.fail_insert)
+        dimension, stored = self._index(index_id)
+        for chunk in chunks:
+            if chunk.embedding is None or len(chunk.embedding) != dimension:
+                size = None if chunk.embedding is None else len(chunk.embedding)
+                raise errors.InvalidRequest(
+                    f"chunk {chunk.chunk_id!r}: embedding of dimension {size}, the index has {dimension}"
+                )
+        stored.update({chunk.chunk_id: chunk for chunk in chunks})
+        self._save()
+
+    async def query(self, index_id: str, query: VectorQuery) -> list[ScoredChunk]:
+        _, stored = self._index(index_id)
+        candidates = [c for c in stored.values() if matches(query.filters, c.attributes)]
+        if query.mode == "vector":
+            hits = self._by_vector(candidates, query)
+        elif query.mode == "keyword":
+            hits = self._by_keyword(candidates, query)
+        else:
+            hits = fuse(
+                self._by_vector(candidates, query), self._by_keyword(candidates, query), query.ranker, query.k
+            )
+        if query.score_threshold is not None:
+            hits = [h for h in hits if h.score >= query.score_threshold]
+        return hits[: query.k]
+
+    async def delete_file(self, index_id: str, file_id: str) -> None:
+        if index_id in self.indexes:
+            stored = self.indexes[index_id][1]
+            for chunk_id in [c.chunk_id for c in stored.values() if c.file_id == file_id]:
+                del stored[chunk_id]
+            self._save()
+
+    async def delete_chunks(self, index_id: str, chunk_ids: Sequence[str]) -> None:
+        if index_id in self.indexes:
+            for chunk_id in chunk_ids:
+                self.indexes[index_id][1].pop(chunk_id, None)
+            self._save()
+
+    def _index(self, index_id: str) -> tuple[int, dict[str, Chunk]]:
+        if index_id not in self.indexes:
+            raise errors.NotFound(f"index {index_id!r} not found")
+        return self.indexes[index_id]
+
+    def _by_vector(self, candidates: list[Chunk], query: VectorQuery) -> list[ScoredChunk]:
+        if query.embedding is None:
+            raise errors.InvalidRequest(f"a {query.mode} query needs an embedding")
+        dimension = len(next(iter(candidates)).embedding or ()) if candidates else len(query.embedding)
+        if len(query.embedding) != dimension:
+            raise errors.InvalidRequest(
+                f"query embedding of dimension {len(query.embedding)}, the index has {dimension}"
+            )
+        scored = [
+            ScoredChunk(chunk=_bare(c), score=_cosine(query.embedding, c.embedding or [])) for c in candidates
+        ]
+        return sorted(scored, key=lambda h: (-h.score, h.chunk.chunk_id))[: query.k]
+
+    def _by_keyword(self, candidates: list[Chunk], query: VectorQuery) -> list[ScoredChunk]:
+        if not query.text:
+            raise errors.InvalidRequest(f"a {query.mode} query needs text")
+        terms = set(_WORDS.findall(query.text.lower()))
+        raw = []
+        for chunk in candidates:
+            counts = Counter(_WORDS.findall(chunk.content.lower()))
+            score = sum(counts[t] for t in terms)
+            if score:
+                raw.append((chunk, float(score)))
+        best = max((s for _, s in raw), default=1.0)
+        scored = [ScoredChunk(chunk=_bare(c), score=s / best) for c, s in raw]
+        return sorted(scored, key=lambda h: (-h.score, h.chunk.chunk_id))[: query.k]
+
+    def _path(self) -> Path | None:
+        return Path(self.config.persist_path) if self.config.persist_path else None
+
+    def _save(self) -> None:
+        path = self._path()
+        if path is None:
+            return
+        data = {
+            index_id: {"dimension": dimension, "chunks": [c.model_dump() for c in stored.values()]}
+            for index_id, (dimension, stored) in self.indexes.items()
+        }
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data))
+        temporary.replace(path)
+
+
+def _bare(chunk: Chunk) -> Chunk:
+    return chunk.model_copy(update={"embedding": None})
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0

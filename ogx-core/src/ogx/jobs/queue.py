@@ -57,6 +57,7 @@ class Job:
 
 
 Handler = Callable[[Job], Awaitable[Any]]
+FailureHook = Callable[[Job, str], Awaitable[None]]
 
 
 class PermanentJobError(Exception):
@@ -75,16 +76,24 @@ class JobQueue:
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float] = time.time) -> None:
         self._engine = engine
         self._handlers: dict[str, Handler] = {}
+        self._failure_hooks: dict[str, FailureHook] = {}
         self._listeners: list[_Listener] = []
         self.clock = clock
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, *, on_failed: FailureHook | None = None) -> None:
         """`async def handler(job) -> result` runs jobs of `kind`; its result must be JSON-ready.
         It may be cancelled (the job was cancelled or the server is stopping) and may run again
-        after a crash, so it should be idempotent."""
+        after a crash, so it should be idempotent. `async def on_failed(job, error)` is called
+        once a job has failed for good, also when its handler never got to run (its last
+        worker died), so whatever the job was to finish can be marked failed."""
         if kind in self._handlers:
             raise ValueError(f"a handler for job kind {kind!r} is already registered")
         self._handlers[kind] = handler
+        if on_failed is not None:
+            self._failure_hooks[kind] = on_failed
+
+    def failure_hook(self, kind: str) -> FailureHook | None:
+        return self._failure_hooks.get(kind)
 
     def handler(self, kind: str) -> Handler:
         return self._handlers[kind]

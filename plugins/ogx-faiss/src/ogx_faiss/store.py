@@ -1,0 +1,200 @@
+"""The durable half of an index: one SQLite file holding its chunks (with their normalised
+embeddings) and an FTS5 keyword index over their content.
+
+SQLite in WAL mode with `synchronous=FULL` is the source of truth: every write is one
+transaction, so a crash leaves either all of it or none of it. Every write also bumps
+`meta.version`, which tells the FAISS snapshot beside the file whether it is still current.
+Not thread-safe: the caller serialises access (one lock per index).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ogx_api.vector_io import AttributeValue, Chunk, keyword_terms
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    label INTEGER PRIMARY KEY AUTOINCREMENT,  -- the id in FAISS; never reused
+    chunk_id TEXT NOT NULL UNIQUE,
+    file_id TEXT,
+    content TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks (file_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts
+    USING fts5 (content, content = 'chunks', content_rowid = 'label', tokenize = 'porter unicode61');
+CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts (rowid, content) VALUES (new.label, new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, content) VALUES ('delete', old.label, old.content);
+END;
+"""
+_BATCH = 500  # host parameters per `IN (...)`, well under SQLite's limit
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    label: int
+    attributes: dict[str, AttributeValue]
+
+
+def fts_query(text: str) -> str | None:
+    """Any text as an FTS5 query: its words, each quoted (so FTS5 syntax is inert), OR-ed (so
+    BM25 ranks documents by how many and how rare the words they contain); None without words."""
+    words = keyword_terms(text)
+    return " OR ".join(f'"{word}"' for word in words) if words else None
+
+
+def attributes_key(attributes: dict[str, AttributeValue]) -> str:
+    return json.dumps(attributes, sort_keys=True, separators=(",", ":"))
+
+
+class ChunkStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- meta ------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    @property
+    def version(self) -> int:
+        return int(self.meta("version") or 0)
+
+    def initialise(self, index_id: str, dimension: int) -> None:
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [("index_id", index_id), ("dimension", str(dimension)), ("version", "0")],
+            )
+
+    # -- writes (one transaction each) ----------------------------------------------------
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> tuple[list[int], list[int]]:
+        """Insert the chunks, replacing those with the same ids. Returns (labels of replaced
+        chunks, labels of the new rows in `chunks` order)."""
+        with self._transaction():
+            replaced = self._labels_where("chunk_id", [c.chunk_id for c in chunks])
+            self._delete_labels(replaced)
+            added = []
+            for chunk, vector in zip(chunks, vectors, strict=True):
+                cursor = self._db.execute(
+                    "INSERT INTO chunks (chunk_id, file_id, content, attributes, metadata, embedding) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        chunk.chunk_id,
+                        chunk.file_id,
+                        chunk.content,
+                        json.dumps(chunk.attributes),
+                        json.dumps(chunk.metadata),
+                        vector.tobytes(),
+                    ),
+                )
+                added.append(int(cursor.lastrowid or 0))
+            self._bump_version()
+        return replaced, added
+
+    def delete(self, column: str, values: Sequence[str]) -> list[int]:
+        """Delete the chunks whose `column` (`chunk_id` or `file_id`) is one of `values`;
+        returns their labels."""
+        with self._transaction():
+            labels = self._labels_where(column, values)
+            if labels:
+                self._delete_labels(labels)
+                self._bump_version()
+        return labels
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def rows(self) -> Iterator[tuple[Row, bytes]]:
+        """Every chunk's label, attributes and normalised embedding, in label order."""
+        cursor = self._db.execute("SELECT label, attributes, embedding FROM chunks ORDER BY label")
+        for label, attributes, embedding in cursor:
+            yield Row(label, json.loads(attributes)), embedding
+
+    def keyword_hits(self, text: str) -> Iterator[tuple[int, float]]:
+        """(label, BM25 score) of the chunks matching `text`, best first; a lazy cursor, so the
+        caller can stop once it has enough hits that pass its filter."""
+        query = fts_query(text)
+        if query is None:
+            return
+        # FTS5's bm25() is lower-is-better (negative); the contract wants higher-is-better.
+        yield from self._db.execute(
+            "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank",
+            (query,),
+        )
+
+    def chunks(self, labels: Sequence[int]) -> dict[int, Chunk]:
+        found: dict[int, Chunk] = {}
+        for start in range(0, len(labels), _BATCH):
+            batch = labels[start : start + _BATCH]
+            marks = ",".join("?" * len(batch))
+            for label, chunk_id, file_id, content, attributes, metadata in self._db.execute(
+                "SELECT label, chunk_id, file_id, content, attributes, metadata FROM chunks "
+                f"WHERE label IN ({marks})",
+                batch,
+            ):
+                found[label] = Chunk(
+                    chunk_id=chunk_id,
+                    content=content,
+                    file_id=file_id,
+                    attributes=json.loads(attributes),
+                    metadata=json.loads(metadata),
+                )
+        return found
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _transaction(self) -> Any:
+        return _Transaction(self._db)
+
+    def _labels_where(self, column: str, values: Sequence[str]) -> list[int]:
+        assert column in ("chunk_id", "file_id")
+        labels: list[int] = []
+        for start in range(0, len(values), _BATCH):
+            batch = list(values[start : start + _BATCH])
+            marks = ",".join("?" * len(batch))
+            labels += [
+                r[0] for r in self._db.execute(f"SELECT label FROM chunks WHERE {column} IN ({marks})", batch)
+            ]
+        return labels
+
+    def _delete_labels(self, labels: Sequence[int]) -> None:
+        self._db.executemany("DELETE FROM chunks WHERE label = ?", [(label,) for label in labels])
+
+    def _bump_version(self) -> None:
+        self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
+
+
+class _Transaction:
+    """`BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` when the block raises."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
