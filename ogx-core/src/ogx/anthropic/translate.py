@@ -17,7 +17,7 @@ import base64
 import binascii
 import io
 import logging
-import uuid
+import secrets
 from typing import Any
 
 import orjson
@@ -334,8 +334,12 @@ def _unsupported(block: Any, path: str, where: str) -> InvalidRequest:
 # -- response ----------------------------------------------------------------------------------
 
 
+def new_tool_use_id() -> str:
+    return f"toolu_{secrets.token_hex(16)}"
+
+
 def new_message_id() -> str:
-    return f"msg_{uuid.uuid4().hex}"
+    return f"msg_{secrets.token_hex(16)}"  # not uuid4: building the UUID object costs several µs
 
 
 def thinking_omitted(body: m.CountTokensRequest) -> bool:
@@ -363,7 +367,7 @@ def to_message(
         content.append(
             {
                 "type": "tool_use",
-                "id": call.get("id") or f"toolu_{uuid.uuid4().hex}",
+                "id": call.get("id") or new_tool_use_id(),
                 "name": function.get("name") or "",
                 "input": tool_input(function.get("arguments")),
                 "caller": {"type": "direct"},
