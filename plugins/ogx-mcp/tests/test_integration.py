@@ -133,6 +133,17 @@ async def test_one_mcp_session_per_server_per_scope(runtime: MCPToolRuntime, ser
         assert (await other.invoke(endpoint, "session_id", {})).as_text() != first.as_text()
 
 
+async def test_forget_closes_the_session_with_a_server(
+    runtime: MCPToolRuntime, server: McpTestServer
+) -> None:
+    endpoint = endpoint_of(server)
+    async with runtime.session() as session:
+        first = (await session.invoke(endpoint, "session_id", {})).as_text()
+        await session.forget(endpoint)  # type: ignore[attr-defined]
+        await session.forget(endpoint)  # type: ignore[attr-defined]  (nothing left: a no-op)
+        assert (await session.invoke(endpoint, "session_id", {})).as_text() != first
+
+
 async def test_concurrent_first_calls_open_one_session(
     runtime: MCPToolRuntime, server: McpTestServer
 ) -> None:

@@ -169,8 +169,12 @@ class ToolsService:
                 f"tool group {group_id!r} is declared in the run config and cannot be deleted",
                 param="toolgroup_id",
             )
+        group = await self._store.get(group_id, owner)
         self._cached_groups.pop(owner, None)
         await self._store.delete(group_id, owner)
+        forget = getattr(self._shared.get(group.provider_id) if group else None, "forget", None)
+        if forget is not None and group is not None and group.endpoint is not None:
+            await forget(group.endpoint)  # close its warm session (other workers' close at shutdown)
 
     # -- tools ------------------------------------------------------------------------------
 

@@ -203,6 +203,18 @@ class MCPToolSession:
             self._connections[key] = opening
         return await asyncio.shield(opening), opened_here
 
+    async def forget(self, endpoint: McpEndpoint) -> None:
+        """Close this scope's session with the server of `endpoint` (the server keeps a
+        long-lived scope; a deleted tool group's session should not stay open in it)."""
+        opening = self._connections.pop(endpoint_identity(endpoint), None)
+        if opening is None:
+            return
+        if not opening.done():
+            opening.cancel()
+        results = await asyncio.gather(opening, return_exceptions=True)
+        if isinstance(results[0], ServerConnection):
+            await results[0].close()
+
     async def aclose(self) -> None:
         self._closed = True
         openings = list(self._connections.values())
