@@ -261,3 +261,12 @@ def test_thinking_display_omitted_keeps_the_block_without_its_text():
     state = MessageStream("m", omit_thinking=True)
     events = state.feed({"choices": [{"index": 0, "delta": {"reasoning_content": "2+2"}}]})
     assert [e["type"] for e in events] == ["content_block_start"], "no thinking text is streamed"
+
+
+def test_an_unknown_tool_type_is_kept_for_native_backends_and_refused_by_the_translation():
+    request = body(
+        messages=[{"role": "user", "content": "x"}], tools=[{"type": "shiny_20270101", "name": "shiny"}]
+    )
+    assert request.tools[0].type == "shiny_20270101"
+    with pytest.raises(InvalidRequest, match="the tool type 'shiny_20270101' is unknown"):
+        to_chat_request(request)

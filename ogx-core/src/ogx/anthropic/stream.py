@@ -18,13 +18,12 @@ event, so the relay does no further work."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 
-from ogx.anthropic.translate import empty_usage, new_message_id, stop_reason, usage
+from ogx.anthropic.translate import empty_usage, new_message_id, new_tool_use_id, stop_reason, usage
 
 _PING = b'event: ping\ndata: {"type":"ping"}\n\n'
 _STOP = b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
@@ -166,7 +165,7 @@ class MessageStream:
         if position not in self._tools:
             block = {
                 "type": "tool_use",
-                "id": call.get("id") or f"toolu_{uuid.uuid4().hex}",
+                "id": call.get("id") or new_tool_use_id(),
                 "name": function.get("name") or "",
                 "input": {},
                 "caller": {"type": "direct"},

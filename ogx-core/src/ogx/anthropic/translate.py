@@ -17,7 +17,7 @@ import base64
 import binascii
 import io
 import logging
-import uuid
+import secrets
 from typing import Any
 
 import orjson
@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from ogx.anthropic import blocks as b
 from ogx.anthropic import models as m
 from ogx.anthropic.client_tools import client_tool_function
-from ogx.anthropic.types import AnthropicMessage, AnthropicUsage, StopReason
+from ogx.anthropic.types import AnthropicMessage, AnthropicUsage, RefusalStopDetails, StopReason
 from ogx_api import InvalidRequest, ProviderError
 from ogx_api.inference import ChatCompletion, ChatCompletionRequest
 
@@ -248,10 +248,15 @@ def _add_tools(body: m.CountTokensRequest, payload: dict[str, Any]) -> None:
         elif isinstance(tool, m.CLIENT_TOOLS):
             _check_options(tool, where)
             function = client_tool_function(tool)
-        else:
+        elif isinstance(tool, m.SERVER_TOOLS):
             raise InvalidRequest(
                 f"{where}: the server tool {tool.type!r} is not available for model {body.model!r} "
                 "(only Anthropic's servers run it); define a client tool with an input_schema instead"
+            )
+        else:
+            raise InvalidRequest(
+                f"{where}: the tool type {tool.type!r} is unknown to the translation for model "
+                f"{body.model!r}; define a client tool with an input_schema instead"
             )
         tools.append({"type": "function", "function": function})
     payload["tools"] = tools
@@ -315,7 +320,10 @@ def _reasoning_effort(body: m.CountTokensRequest) -> str | None:
 def _unsupported(block: Any, path: str, where: str) -> InvalidRequest:
     kind = getattr(block, "type", "?")
     if isinstance(block, b.SERVER_BLOCKS):
-        why = "it belongs to Anthropic's server tools (code execution, web search and fetch, tool search), which this model's backend does not run"
+        why = (
+            "it belongs to Anthropic's server tools (code execution, web search and fetch, tool "
+            "search), which this model's backend does not run"
+        )
     elif isinstance(block, b.ToolReferenceBlockParam):
         why = "tool references are resolved by Anthropic's tool search tool, which this model's backend does not run"
     else:
@@ -326,8 +334,12 @@ def _unsupported(block: Any, path: str, where: str) -> InvalidRequest:
 # -- response ----------------------------------------------------------------------------------
 
 
+def new_tool_use_id() -> str:
+    return f"toolu_{secrets.token_hex(16)}"
+
+
 def new_message_id() -> str:
-    return f"msg_{uuid.uuid4().hex}"
+    return f"msg_{secrets.token_hex(16)}"  # not uuid4: building the UUID object costs several µs
 
 
 def thinking_omitted(body: m.CountTokensRequest) -> bool:
@@ -355,7 +367,7 @@ def to_message(
         content.append(
             {
                 "type": "tool_use",
-                "id": call.get("id") or f"toolu_{uuid.uuid4().hex}",
+                "id": call.get("id") or new_tool_use_id(),
                 "name": function.get("name") or "",
                 "input": tool_input(function.get("arguments")),
                 "caller": {"type": "direct"},
@@ -378,7 +390,7 @@ def to_message(
     }
 
 
-_REFUSAL = {"type": "refusal", "category": None, "explanation": None}
+_REFUSAL: RefusalStopDetails = {"type": "refusal", "category": None, "explanation": None}
 
 
 def tool_input(arguments: str | None) -> dict[str, Any]:

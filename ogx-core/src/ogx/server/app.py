@@ -154,7 +154,9 @@ def create_app(
     validators = provider_data_validators(prepared)
     if validators:
         app.add_middleware(ProviderDataMiddleware, validators=validators, errors=errors)
-    for module in (openai_inference, models, inspect, google, anthropic):
+    # Routes are matched in order, each failed match costing µs: the hot paths first, and the
+    # two Messages routes before the dozen of the OpenAI router that /v1/messages would try.
+    for module in (anthropic, openai_inference, models, inspect, google):
         app.include_router(module.router)
     app.include_router(files_routes.router)
     app.include_router(vector_stores_routes.router)
