@@ -1,6 +1,6 @@
-"""Vector stores end to end: the official `openai` SDK against `ogx run` with the embedded
-all-MiniLM-L6-v2 embeddings (`inline::minilm`) and the FAISS index (`inline::faiss`) — upload,
-attach, poll, search, restart, detach — and every bad input answered with a clear 4xx."""
+"""Vector stores end to end: the official `openai` SDK against `ogx run starter` (embeddings by
+the embedded all-MiniLM-L6-v2, `inline::minilm`; indexes in `inline::faiss`) — upload, attach,
+poll, search, restart, detach — and every bad input answered with a clear 4xx."""
 
 from __future__ import annotations
 
@@ -28,17 +28,6 @@ DOCUMENTS = {
 }
 
 
-def config() -> dict:
-    return {
-        "version": 2,
-        "name": "e2e-vector-stores",
-        "providers": {
-            "inference": [{"provider_id": "minilm", "provider_type": "inline::minilm", "config": {}}],
-            "vector_io": [{"provider_id": "faiss", "provider_type": "inline::faiss", "config": {}}],
-        },
-    }
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("ogx-vector-stores")
@@ -46,7 +35,7 @@ def workdir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(ogx_runner, workdir) -> Iterator:
-    with ogx_runner(config(), workdir) as running:
+    with ogx_runner("starter", workdir) as running:
         yield running
         running.assert_no_server_errors()
 
@@ -62,6 +51,34 @@ def upload(client: openai.OpenAI, name: str, content: bytes) -> str:
 def top_file(client: openai.OpenAI, store_id: str, query: str) -> str:
     page = client.vector_stores.search(store_id, query=query, max_num_results=3)
     return page.data[0].filename
+
+
+def test_bad_inputs_get_clear_client_errors(server) -> None:
+    """Runs first, on the server the next test then restarts."""
+    client = sdk(server)
+    store = client.vector_stores.create(name="bad inputs")
+    with pytest.raises(openai.NotFoundError, match="file-missing"):
+        client.vector_stores.files.create(vector_store_id=store.id, file_id="file-missing")
+    with pytest.raises(openai.BadRequestError, match="unsupported type"):
+        client.vector_stores.files.create(
+            vector_store_id=store.id, file_id=upload(client, "app.exe", b"MZ\x90")
+        )
+    with pytest.raises(openai.BadRequestError, match="empty"):
+        client.vector_stores.files.create(vector_store_id=store.id, file_id=upload(client, "empty.txt", b""))
+    with pytest.raises(openai.BadRequestError, match="384"):
+        client.vector_stores.create(name="x", extra_body={"embedding_dimension": 768})
+    with pytest.raises(openai.BadRequestError, match="'year'"):
+        client.vector_stores.search(store.id, query="x", filters={"type": "gt", "key": "year", "value": 2000})
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.search("vs_missing", query="x")
+    broken = client.vector_stores.files.create_and_poll(
+        vector_store_id=store.id,
+        file_id=upload(client, "broken.pdf", b"%PDF-1.4 not really"),
+        poll_interval_ms=100,
+    )
+    assert broken.status == "failed" and broken.last_error.code == "invalid_file"
+    assert client.vector_stores.retrieve(store.id).status == "completed"
+    server.assert_no_server_errors()
 
 
 def test_ingest_search_restart_and_detach(ogx_runner, server, workdir) -> None:
@@ -105,7 +122,7 @@ def test_ingest_search_restart_and_detach(ogx_runner, server, workdir) -> None:
 
     server.process.terminate()
     server.process.wait(timeout=15)
-    with ogx_runner(config(), workdir) as restarted:
+    with ogx_runner("starter", workdir) as restarted:
         client = sdk(restarted)
         for question, expected in questions.items():
             assert top_file(client, store.id, question) == expected, question
@@ -116,35 +133,3 @@ def test_ingest_search_restart_and_detach(ogx_runner, server, workdir) -> None:
         assert "espresso.md" not in {r.filename for r in after.data}
         assert client.vector_stores.retrieve(store.id).file_counts.total == 2
         restarted.assert_no_server_errors()
-
-
-def test_bad_inputs_get_clear_client_errors(ogx_runner, workdir) -> None:
-    with ogx_runner(config(), workdir / "bad") as running:
-        client = sdk(running)
-        store = client.vector_stores.create(name="bad inputs")
-        with pytest.raises(openai.NotFoundError, match="file-missing"):
-            client.vector_stores.files.create(vector_store_id=store.id, file_id="file-missing")
-        with pytest.raises(openai.BadRequestError, match="unsupported type"):
-            client.vector_stores.files.create(
-                vector_store_id=store.id, file_id=upload(client, "app.exe", b"MZ\x90")
-            )
-        with pytest.raises(openai.BadRequestError, match="empty"):
-            client.vector_stores.files.create(
-                vector_store_id=store.id, file_id=upload(client, "empty.txt", b"")
-            )
-        with pytest.raises(openai.BadRequestError, match="384"):
-            client.vector_stores.create(name="x", extra_body={"embedding_dimension": 768})
-        with pytest.raises(openai.BadRequestError, match="'year'"):
-            client.vector_stores.search(
-                store.id, query="x", filters={"type": "gt", "key": "year", "value": 2000}
-            )
-        with pytest.raises(openai.NotFoundError):
-            client.vector_stores.search("vs_missing", query="x")
-        broken = client.vector_stores.files.create_and_poll(
-            vector_store_id=store.id,
-            file_id=upload(client, "broken.pdf", b"%PDF-1.4 not really"),
-            poll_interval_ms=100,
-        )
-        assert broken.status == "failed" and broken.last_error.code == "invalid_file"
-        assert client.vector_stores.retrieve(store.id).status == "completed"
-        running.assert_no_server_errors()

@@ -16,7 +16,7 @@ import pytest
 from ogx.config import parse_run_config
 from ogx.plugins import PluginInfo, PluginManager
 from ogx.server.app import create_app
-from ogx_api import ProviderSpec, hookimpl
+from ogx_api import NotFound, ProviderSpec, hookimpl
 from ogx_api.testing.fake_tools import FAKE_TOOLS_PROVIDER_TYPE, FakeToolRuntime, fake_tools_spec
 
 PLUGIN = PluginInfo(name="fake-tools", distribution="ogx-api", version="test")
@@ -376,3 +376,79 @@ async def test_endpoint_for_connector_carries_the_credentials(serve_tools) -> No
             tools.endpoint_for_connector("nope", None)
         with pytest.raises(Exception, match="allow_loopback"):
             await tools.check_url("http://127.0.0.1:9/mcp")
+
+
+# -- several workers, owners -------------------------------------------------------------------
+
+
+async def test_a_group_registered_on_another_worker_is_found_at_once(serve_tools) -> None:
+    async with serve_tools() as worker_a, serve_tools() as worker_b:  # one database, two apps
+        assert (await worker_b.post("/v1/tool-runtime/invoke", json={"tool_name": "echo"})).status_code == 404
+        assert (await worker_a.post("/v1/toolgroups", json=BUILTIN_GROUP)).status_code == 200
+        response = await worker_b.post(
+            "/v1/tool-runtime/invoke", json={"tool_name": "echo", "kwargs": {"text": "b"}}
+        )
+        assert response.status_code == 200
+        assert response.json()["content"] == [{"type": "text", "text": "b"}]
+        assert (await worker_b.delete("/v1/toolgroups/builtin::utils")).status_code == 204
+        assert (await worker_a.get("/v1/toolgroups")).json() == {"data": []}
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+async def test_tool_groups_are_private_to_their_owner(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+) -> None:
+    from ogx.storage import create_engine, migrate, resolve_storage_url
+    from ogx.tools.groups import RegisterToolGroupRequest, ToolGroupStore, build_group
+
+    url = f"sqlite:///{tmp_path}/owners.db"
+    if database == "postgresql":
+        url = request.getfixturevalue("ogx_postgres_database")
+    engine = create_engine(resolve_storage_url(url, "owners"))
+    try:
+        await migrate(engine)
+        store = ToolGroupStore(engine)
+        body = RegisterToolGroupRequest.model_validate(PUBLIC_MCP)
+        await store.insert(build_group(body, owner="alice", created_at_ns=1))
+        assert [g.id for g in await store.list("alice")] == ["mcp::public"]
+        assert await store.list("bob") == [] and await store.list(None) == []
+        assert await store.get("mcp::public", "bob") is None
+        with pytest.raises(NotFound):
+            await store.delete("mcp::public", "bob")
+        stored = await store.get("mcp::public", "alice")
+        assert stored is not None and stored.endpoint is not None
+        assert stored.endpoint.authorization is not None
+        assert stored.endpoint.authorization.get_secret_value() == "s3cret"
+    finally:
+        await engine.dispose()
+
+
+def test_run_config_checks_tool_groups_and_connectors() -> None:
+    from ogx.config.errors import ConfigError
+
+    tree = {
+        "version": 2,
+        "providers": RUNTIMES,
+        "registered_resources": {
+            "tool_groups": [BUILTIN_GROUP, BUILTIN_GROUP, {"toolgroup_id": "x", "provider_id": "nope"}]
+        },
+        "connectors": [
+            {"connector_id": "a", "url": "http://a/mcp"},
+            {"connector_id": "a", "url": "http://b/mcp"},
+            {"connector_id": "c", "url": "http://c/mcp", "headers": {"Authorization": "Bearer x"}},
+        ],
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_run_config(tree, environ={})
+    problems = "\n".join(info.value.problems)
+    assert "connectors[2]" in problems and "authorization" in problems  # checked first, by the schema
+    tree["connectors"] = tree["connectors"][:2]
+    with pytest.raises(ConfigError) as info:
+        parse_run_config(tree, environ={})
+    assert info.value.problems == [
+        "registered_resources.tool_groups[1]: toolgroup_id 'builtin::utils' is already used at "
+        "registered_resources.tool_groups[0]",
+        "registered_resources.tool_groups[2].provider_id: no tool_runtime provider 'nope' "
+        "(tool_runtime providers: builtin, mcp)",
+        "connectors[1]: connector_id 'a' is already used at connectors[0]",
+    ]

@@ -12,15 +12,17 @@ import httpx
 import pytest
 
 from ogx.storage import tables
+from ogx_api import InvalidRequest, NotFound
 
 
-def vector_config(tmp_path: Any = None, **inference: Any) -> dict[str, Any]:
+def vector_config(tmp_path: Any = None, **vector_io: Any) -> dict[str, Any]:
     """The fake inference provider (8-dimensional hash embeddings) and the in-memory reference
     vector index, saved to a file in `tmp_path` when given (so a restarted app finds it)."""
     vector_io_config = {"persist_path": str(tmp_path / "index.json")} if tmp_path is not None else {}
+    vector_io_config.update(vector_io)
     return {
         "providers": {
-            "inference": [{"provider_id": "fake", "provider_type": "inline::fake", "config": inference}],
+            "inference": [{"provider_id": "fake", "provider_type": "inline::fake", "config": {}}],
             "vector_io": [
                 {
                     "provider_id": "memory",
@@ -48,11 +50,13 @@ async def create_store(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]
     return response.json()
 
 
-async def wait_for_file(client: httpx.AsyncClient, store_id: str, file_id: str) -> dict[str, Any]:
+async def wait_for_file(
+    client: httpx.AsyncClient, store_id: str, file_id: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The vector store file once it has left `in_progress` (within 15 s)."""
     async with asyncio.timeout(15):
         while True:
-            response = await client.get(f"/v1/vector_stores/{store_id}/files/{file_id}")
+            response = await client.get(f"/v1/vector_stores/{store_id}/files/{file_id}", headers=headers)
             assert response.status_code == 200, response.text
             if response.json()["status"] != "in_progress":
                 return response.json()
@@ -332,6 +336,17 @@ async def test_bad_files_are_refused_or_fail_clearly(serve: Any) -> None:
         )
 
 
+async def test_an_index_that_refuses_the_chunks_fails_the_file_with_a_server_error(serve: Any) -> None:
+    async with serve(vector_config(fail_insert="InvalidRequest")) as (client, _):
+        file_id = await upload(client, "manual.txt", MANUAL)
+        store = await create_store(client, file_ids=[file_id])
+        failed = await wait_for_file(client, store["id"], file_id)
+        store = (await client.get(f"/v1/vector_stores/{store['id']}")).json()
+    assert failed["status"] == "failed" and failed["last_error"]["code"] == "server_error"
+    assert "fake InvalidRequest" in failed["last_error"]["message"]
+    assert store["status"] == "completed" and store["file_counts"]["failed"] == 1
+
+
 async def test_pdf_html_csv_and_json_are_extracted(serve: Any) -> None:
     async with serve(vector_config()) as (client, _):
         store = await create_store(client)
@@ -512,3 +527,180 @@ async def test_ingestion_claimed_by_a_dead_worker_finishes_after_restart(serve: 
             await client.post(f"/v1/vector_stores/{store['id']}/search", json={"query": MANUAL.decode()})
         ).json()
         assert page["data"][0]["file_id"] == file_id
+
+
+@pytest.mark.integration
+async def test_on_postgresql(serve: Any, ogx_postgres_database: str) -> None:
+    """The same tables and queries on PostgreSQL (production's storage): attach, batch, count,
+    page, filter, update attributes, search, detach."""
+    config = {**vector_config(), "storage": {"url": ogx_postgres_database}}
+    async with serve(config) as (client, app):
+        assert app.state.ogx.vector_stores.engine.dialect.name == "postgresql"
+        guide = await upload(client, "guide.md", GUIDE, "text/markdown")
+        manual = await upload(client, "manual.txt", MANUAL)
+        store = await create_store(client, file_ids=[guide])
+        batch = await client.post(
+            f"/v1/vector_stores/{store['id']}/file_batches",
+            json={"file_ids": [manual], "attributes": {"kind": "m"}},
+        )
+        for file_id in (guide, manual):
+            assert (await wait_for_file(client, store["id"], file_id))["status"] == "completed"
+        assert (
+            await client.get(f"/v1/vector_stores/{store['id']}/file_batches/{batch.json()['id']}")
+        ).json()["file_counts"]["completed"] == 1
+        store = (await client.get(f"/v1/vector_stores/{store['id']}")).json()
+        assert store["file_counts"]["completed"] == 2 and store["usage_bytes"] > 0
+        first = (await client.get(f"/v1/vector_stores/{store['id']}/files", params={"limit": 1})).json()
+        rest = (
+            await client.get(f"/v1/vector_stores/{store['id']}/files", params={"after": first["last_id"]})
+        ).json()
+        assert {first["data"][0]["id"], rest["data"][0]["id"]} == {guide, manual}
+        search = f"/v1/vector_stores/{store['id']}/search"
+        found = (
+            await client.post(
+                search, json={"query": "x", "filters": {"type": "eq", "key": "kind", "value": "m"}}
+            )
+        ).json()
+        assert [r["file_id"] for r in found["data"]] == [manual]
+        await client.post(
+            f"/v1/vector_stores/{store['id']}/files/{guide}", json={"attributes": {"kind": "g"}}
+        )
+        assert (await client.post(search, json={"query": GUIDE.decode()})).json()["data"][0][
+            "attributes"
+        ] == {"kind": "g"}
+        await client.delete(f"/v1/vector_stores/{store['id']}/files/{manual}")
+        assert (await client.get(f"/v1/vector_stores/{store['id']}")).json()["file_counts"]["total"] == 1
+        assert (await client.delete(f"/v1/vector_stores/{store['id']}")).json()["deleted"] is True
+
+
+async def test_each_owner_sees_only_their_vector_stores(serve: Any, principal_from_header: Any) -> None:
+    alice, bob = {"x-test-principal": "alice"}, {"x-test-principal": "bob"}
+    async with serve(vector_config()) as (client, app):
+        app.add_middleware(principal_from_header)
+        uploaded = await client.post(
+            "/v1/files", files={"file": ("a.txt", MANUAL)}, data={"purpose": "assistants"}, headers=alice
+        )
+        file_id = uploaded.json()["id"]
+        store = (await client.post("/v1/vector_stores", json={"file_ids": [file_id]}, headers=alice)).json()
+        await wait_for_file(client, store["id"], file_id, headers=alice)
+        bobs_store = (await client.post("/v1/vector_stores", json={}, headers=bob)).json()
+        url = f"/v1/vector_stores/{store['id']}"
+        bob_sees = [
+            await client.get(url, headers=bob),
+            await client.post(f"{url}/search", json={"query": "x"}, headers=bob),
+            await client.get(f"{url}/files", headers=bob),
+            await client.get(f"{url}/files/{file_id}/content", headers=bob),
+            await client.delete(url, headers=bob),
+            await client.post(
+                f"/v1/vector_stores/{bobs_store['id']}/files", json={"file_id": file_id}, headers=bob
+            ),
+            await client.post(
+                "/v1/vector-io/query", json={"vector_store_id": store["id"], "text": "x"}, headers=bob
+            ),
+        ]
+        alice_list = (await client.get("/v1/vector_stores", headers=alice)).json()["data"]
+        still_found = (
+            await client.post(f"{url}/search", json={"query": MANUAL.decode()}, headers=alice)
+        ).json()
+    assert [r.status_code for r in bob_sees] == [404] * 7
+    assert [s["id"] for s in alice_list] == [store["id"]]
+    assert still_found["data"][0]["file_id"] == file_id
+
+
+async def test_activity_moves_the_expiry_and_an_expired_store_says_so(serve: Any) -> None:
+    async with serve(vector_config()) as (client, app):
+        service = app.state.ogx.vector_stores
+        store = await create_store(client, expires_after={"anchor": "last_active_at", "days": 1})
+        url = f"/v1/vector_stores/{store['id']}"
+        start = time.time_ns()
+        service.clock = lambda: start + 3600 * 10**9  # an hour later, a search is activity
+        assert (await client.post(f"{url}/search", json={"query": "x"})).status_code == 200
+        active = (await client.get(url)).json()
+        assert active["last_active_at"] == (start + 3600 * 10**9) // 10**9
+        assert active["expires_at"] == active["last_active_at"] + 86400 and active["status"] == "completed"
+        service.clock = lambda: start + 3 * 86400 * 10**9  # then nothing for three days
+        expired = (await client.get(url)).json()
+        refused = await client.post(f"{url}/search", json={"query": "x"})
+    assert expired["status"] == "expired" and expired["expires_at"] == active["expires_at"]
+    assert refused.status_code == 400 and "expired" in refused.json()["error"]["message"]
+
+
+async def test_the_service_search_that_file_search_calls(serve: Any) -> None:
+    """`Services.vector_stores.search`, as the Responses API's `file_search` calls it: plain
+    dicts in, OpenAI's search-results page out, bad options as typed 400s."""
+    async with serve(vector_config()) as (client, app):
+        file_id = await upload(client, "manual.txt", MANUAL)
+        store = await create_store(client)
+        await client.post(
+            f"/v1/vector_stores/{store['id']}/files", json={"file_id": file_id, "attributes": {"v": 2}}
+        )
+        await wait_for_file(client, store["id"], file_id)
+        service = app.state.ogx.vector_stores
+        page = await service.search(
+            store["id"],
+            query="espresso descaling",
+            filters={"type": "gte", "key": "v", "value": 1},
+            max_num_results=5,
+            ranking_options={"ranker": "auto", "score_threshold": 0.0},
+            search_mode="keyword",
+            owner=None,
+        )
+        with pytest.raises(InvalidRequest) as bad_options:
+            await service.search(store["id"], query="x", ranking_options={"score_threshold": 2}, owner=None)
+        with pytest.raises(NotFound):
+            await service.search(store["id"], query="x", owner="someone else")
+    assert page["object"] == "vector_store.search_results.page"
+    assert [(r["file_id"], r["filename"]) for r in page["data"]] == [(file_id, "manual.txt")]
+    assert bad_options.value.param == "score_threshold"
+
+
+async def test_attaching_a_file_again_reingests_it_in_place(serve: Any) -> None:
+    async with serve(vector_config()) as (client, _):
+        file_id = await upload(client, "manual.txt", MANUAL)
+        store = await create_store(client, file_ids=[file_id])
+        await wait_for_file(client, store["id"], file_id)
+        again = await client.post(
+            f"/v1/vector_stores/{store['id']}/files", json={"file_id": file_id, "attributes": {"v": 2}}
+        )
+        assert again.status_code == 200 and again.json()["attributes"] == {"v": 2}
+        await wait_for_file(client, store["id"], file_id)
+        page = (
+            await client.post(
+                f"/v1/vector_stores/{store['id']}/search",
+                json={"query": MANUAL.decode(), "max_num_results": 50},
+            )
+        ).json()
+        counts = (await client.get(f"/v1/vector_stores/{store['id']}")).json()["file_counts"]
+    assert [(r["file_id"], r["attributes"]) for r in page["data"]] == [(file_id, {"v": 2})]
+    assert counts["total"] == 1 and counts["completed"] == 1
+
+
+async def test_changes_while_the_chunks_are_being_indexed_are_not_lost(serve: Any) -> None:
+    """An attribute update or a detach that lands while ingestion is inserting the chunks: the
+    chunks end with the new attributes, or gone."""
+    async with serve(vector_config(insert_delay=0.4)) as (client, app):
+        index = app.state.ogx.vector_stores.providers["memory"]
+        store = await create_store(client)
+        url = f"/v1/vector_stores/{store['id']}"
+
+        async def attach_and_wait_for_the_insert(name: str) -> str:
+            file_id = await upload(client, name, MANUAL)
+            before = index.inserts
+            await client.post(f"{url}/files", json={"file_id": file_id, "attributes": {"v": 1}})
+            for _ in range(1000):  # 10 s at most
+                if index.inserts > before:
+                    return file_id
+                await asyncio.sleep(0.01)
+            raise AssertionError("ingestion never reached the insert")
+
+        updated = await attach_and_wait_for_the_insert("updated.txt")
+        await client.post(f"{url}/files/{updated}", json={"attributes": {"v": 2}})
+        assert (await wait_for_file(client, store["id"], updated))["status"] == "completed"
+
+        detached = await attach_and_wait_for_the_insert("detached.txt")
+        assert (await client.delete(f"{url}/files/{detached}")).status_code == 200
+        await asyncio.sleep(0.6)  # the interrupted insert finishes meanwhile
+        page = (
+            await client.post(f"{url}/search", json={"query": MANUAL.decode(), "max_num_results": 50})
+        ).json()
+    assert [(r["file_id"], r["attributes"]) for r in page["data"]] == [(updated, {"v": 2})]

@@ -30,9 +30,10 @@ def reset_provider_data(token: Token[dict[str, Any] | None]) -> None:
     _current.reset(token)
 
 
-def has_provider_data() -> bool:
-    """Whether this request carries an `X-OGX-Provider-Data` header."""
-    return _current.get() is not None
+def provider_data_keys() -> frozenset[str]:
+    """The top-level keys of this request's `X-OGX-Provider-Data` (empty without the header)."""
+    raw = _current.get()
+    return frozenset(raw) if raw else frozenset()
 
 
 def provider_data(model: type[M]) -> M | None:

@@ -160,8 +160,10 @@ class VectorIOProvider(Provider, Protocol):
     """Stores chunks in named indexes and answers vector, keyword and hybrid queries.
 
     `create_index` is idempotent for the same dimension (`InvalidRequest` for another);
-    `delete_index`, `delete_file` and `delete_chunks` are idempotent. Indexes survive a restart
-    of the provider.
+    `delete_index`, `delete_file` and `delete_chunks` are idempotent, and no-ops on an unknown
+    index (`insert` and `query` raise `NotFound` for one). Indexes survive a restart of the
+    provider. In `hybrid` mode both lists are fetched `k` deep, then fused (`fuse`). `close()`
+    is idempotent.
     """
 
     async def create_index(self, index_id: str, dimension: int) -> None: ...

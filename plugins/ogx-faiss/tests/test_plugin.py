@@ -9,4 +9,11 @@ class TestDiscovery(PluginDiscoverySuite):
     entry_point = "faiss"
     distribution = "ogx-faiss"
     provider_types = {"inline::faiss": Api.vector_io}
-    heavy_modules = ("faiss", "numpy", "ogx_faiss.provider", "ogx_faiss.vectors", "ogx_faiss.store")
+    heavy_modules = (
+        "faiss",
+        "numpy",
+        "ogx_faiss.provider",
+        "ogx_faiss.vectors",
+        "ogx_faiss.store",
+        "ogx_faiss.keywords",
+    )

@@ -42,7 +42,17 @@ from ogx_api.inference import (
     ProviderModel,
 )
 from ogx_api.request_context import provider_data
-from ogx_api.vector_io import Chunk, ScoredChunk, VectorQuery, fuse, matches
+from ogx_api.vector_io import (
+    Chunk,
+    ScoredChunk,
+    VectorQuery,
+    check_embedding,
+    check_query,
+    finish_query,
+    keyword_terms,
+    matches,
+    normalised_keyword_scores,
+)
 
 FAKE_PROVIDER_TYPE = "inline::fake"
 FAKE_VECTOR_IO_PROVIDER_TYPE = "inline::fake-vector-io"
@@ -231,13 +241,15 @@ def _vector(text: str, dimension: int) -> list[float]:
 class FakeVectorIOConfig(BaseModel):
     persist_path: str | None = Field(default=None, description="a JSON file the indexes are saved to")
     fail_insert: str | None = Field(default=None, description="an ogx_api.errors class name to raise")
+    insert_delay: float = Field(default=0.0, description="seconds each insert takes (to test races)")
 
 
 _WORDS = re.compile(r"\w+")
 
 
 class FakeVectorIOProvider(BaseProvider):
-    """The `VectorIOProvider` contract in memory: exact, slow, obviously right."""
+    """The `VectorIOProvider` contract in memory: exact, slow, obviously right. Keyword scores
+    are term counts over crudely stemmed words (a plural's `s` dropped), normalised."""
 
     def __init__(self, config: FakeVectorIOConfig, deps: dict[Any, Any] | None = None) -> None:
         self.config = config
@@ -273,30 +285,38 @@ class FakeVectorIOProvider(BaseProvider):
     async def insert(self, index_id: str, chunks: Sequence[Chunk]) -> None:
         self.inserts += 1
         _maybe_fail(self.config.fail_insert)
+        if self.config.insert_delay:
+            await asyncio.sleep(self.config.insert_delay)
         dimension, stored = self._index(index_id)
         for chunk in chunks:
-            if chunk.embedding is None or len(chunk.embedding) != dimension:
-                size = None if chunk.embedding is None else len(chunk.embedding)
-                raise errors.InvalidRequest(
-                    f"chunk {chunk.chunk_id!r}: embedding of dimension {size}, the index has {dimension}"
-                )
+            check_embedding(chunk.embedding, dimension, f"chunk {chunk.chunk_id!r}")
         stored.update({chunk.chunk_id: chunk for chunk in chunks})
         self._save()
 
     async def query(self, index_id: str, query: VectorQuery) -> list[ScoredChunk]:
-        _, stored = self._index(index_id)
+        check_query(query)
+        dimension, stored = self._index(index_id)
         candidates = [c for c in stored.values() if matches(query.filters, c.attributes)]
-        if query.mode == "vector":
-            hits = self._by_vector(candidates, query)
-        elif query.mode == "keyword":
-            hits = self._by_keyword(candidates, query)
-        else:
-            hits = fuse(
-                self._by_vector(candidates, query), self._by_keyword(candidates, query), query.ranker, query.k
+        vector = keyword = []
+        if query.mode != "keyword":
+            embedding = check_embedding(query.embedding, dimension, "the query")
+            vector = _best(
+                [
+                    ScoredChunk(chunk=_bare(c), score=_cosine(embedding, c.embedding or []))
+                    for c in candidates
+                ],
+                query.k,
             )
-        if query.score_threshold is not None:
-            hits = [h for h in hits if h.score >= query.score_threshold]
-        return hits[: query.k]
+        if query.mode != "vector":
+            terms = {_stem(t) for t in keyword_terms(query.text or "")}
+            scored = []
+            for chunk in candidates:
+                counts = Counter(_stem(w) for w in _words(chunk.content))
+                score = float(sum(counts[t] for t in terms))
+                if score:
+                    scored.append(ScoredChunk(chunk=_bare(chunk), score=score))
+            keyword = _best(normalised_keyword_scores(scored), query.k)
+        return finish_query(query, vector, keyword)
 
     async def delete_file(self, index_id: str, file_id: str) -> None:
         if index_id in self.indexes:
@@ -316,33 +336,6 @@ class FakeVectorIOProvider(BaseProvider):
             raise errors.NotFound(f"index {index_id!r} not found")
         return self.indexes[index_id]
 
-    def _by_vector(self, candidates: list[Chunk], query: VectorQuery) -> list[ScoredChunk]:
-        if query.embedding is None:
-            raise errors.InvalidRequest(f"a {query.mode} query needs an embedding")
-        dimension = len(next(iter(candidates)).embedding or ()) if candidates else len(query.embedding)
-        if len(query.embedding) != dimension:
-            raise errors.InvalidRequest(
-                f"query embedding of dimension {len(query.embedding)}, the index has {dimension}"
-            )
-        scored = [
-            ScoredChunk(chunk=_bare(c), score=_cosine(query.embedding, c.embedding or [])) for c in candidates
-        ]
-        return sorted(scored, key=lambda h: (-h.score, h.chunk.chunk_id))[: query.k]
-
-    def _by_keyword(self, candidates: list[Chunk], query: VectorQuery) -> list[ScoredChunk]:
-        if not query.text:
-            raise errors.InvalidRequest(f"a {query.mode} query needs text")
-        terms = set(_WORDS.findall(query.text.lower()))
-        raw = []
-        for chunk in candidates:
-            counts = Counter(_WORDS.findall(chunk.content.lower()))
-            score = sum(counts[t] for t in terms)
-            if score:
-                raw.append((chunk, float(score)))
-        best = max((s for _, s in raw), default=1.0)
-        scored = [ScoredChunk(chunk=_bare(c), score=s / best) for c, s in raw]
-        return sorted(scored, key=lambda h: (-h.score, h.chunk.chunk_id))[: query.k]
-
     def _path(self) -> Path | None:
         return Path(self.config.persist_path) if self.config.persist_path else None
 
@@ -357,6 +350,18 @@ class FakeVectorIOProvider(BaseProvider):
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(data))
         temporary.replace(path)
+
+
+def _best(hits: list[ScoredChunk], k: int) -> list[ScoredChunk]:
+    return sorted(hits, key=lambda h: (-h.score, h.chunk.chunk_id))[:k]
+
+
+def _words(text: str) -> list[str]:
+    return _WORDS.findall(text.lower())
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def _bare(chunk: Chunk) -> Chunk:

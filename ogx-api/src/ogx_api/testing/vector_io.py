@@ -427,14 +427,17 @@ class VectorIOConformance:
     async def test_wrong_dimension_is_invalid_and_inserts_nothing(
         self, provider: VectorIOProvider, index_id: str, corpus: list[Chunk]
     ) -> None:
-        """An embedding of the wrong dimension (inserted or queried) or a missing embedding is
-        `InvalidRequest`; a batch with one bad chunk leaves none of its chunks behind."""
+        """An embedding of the wrong dimension (inserted or queried), a missing one or one with
+        NaN is `InvalidRequest`; a batch with one bad chunk leaves none of its chunks behind."""
         good = Chunk(chunk_id="new-good", content="fresh words", embedding=[0, 0, 0, 1])
         bad = Chunk(chunk_id="new-bad", content="fresh words", embedding=[0, 0, 1])
         with pytest.raises(InvalidRequest):
             await provider.insert(index_id, [good, bad])
         with pytest.raises(InvalidRequest):
             await provider.insert(index_id, [Chunk(chunk_id="new-none", content="no vector")])
+        with pytest.raises(InvalidRequest):
+            nan = Chunk(chunk_id="new-nan", content="fresh words", embedding=[math.nan, 0, 0, 1])
+            await provider.insert(index_id, [good, nan])
         with pytest.raises(InvalidRequest):
             await provider.query(index_id, VectorQuery(embedding=[1, 0, 0]))
         hits = await provider.query(index_id, VectorQuery(mode="keyword", text="fresh", k=10))

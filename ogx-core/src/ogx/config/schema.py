@@ -60,7 +60,7 @@ class ToolGroupConfig(_Strict):
     every user, not deletable through the API. `args.headers` and `args.authorization` reach the
     MCP server."""
 
-    toolgroup_id: str = Field(min_length=1, max_length=256)
+    toolgroup_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=256)
     provider_id: str | None
     mcp_endpoint: dict[str, Any] | None = None
     args: dict[str, Any] = Field(default_factory=dict)

@@ -111,29 +111,50 @@ class JobQueue:
         delay: float = 0.0,
     ) -> str:
         """Queue a job; returns its id. `payload` must be JSON-ready."""
+        [job_id] = await self.submit_many(
+            kind, [payload], owner=owner, max_attempts=max_attempts, delay=delay
+        )
+        return job_id
+
+    async def submit_many(
+        self,
+        kind: str,
+        payloads: Sequence[Any],
+        *,
+        owner: str | None = None,
+        max_attempts: int = 3,
+        delay: float = 0.0,
+    ) -> list[str]:
+        """Queue a job per payload in one transaction; returns their ids, in order."""
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if not payloads:
+            return []
         now = self.clock()
-        job_id = f"job_{secrets.token_hex(12)}"
+        job_ids = [f"job_{secrets.token_hex(12)}" for _ in payloads]
         async with self._engine.begin() as conn:
             await conn.execute(
-                _table.insert().values(
-                    id=job_id,
-                    kind=kind,
-                    payload=payload,
-                    status=JobStatus.queued.value,
-                    attempts=0,
-                    max_attempts=max_attempts,
-                    owner=owner,
-                    run_after=now + delay,
-                    created_at=now,
-                    updated_at=now,
-                )
+                _table.insert(),
+                [
+                    {
+                        "id": job_id,
+                        "kind": kind,
+                        "payload": payload,
+                        "status": JobStatus.queued.value,
+                        "attempts": 0,
+                        "max_attempts": max_attempts,
+                        "owner": owner,
+                        "run_after": now + delay,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for job_id, payload in zip(job_ids, payloads, strict=True)
+                ],
             )
         if kind in self._handlers and delay <= 0:
             for listener in self._listeners:
                 listener.wake()
-        return job_id
+        return job_ids
 
     async def get(self, job_id: str) -> Job:
         async with self._engine.connect() as conn:

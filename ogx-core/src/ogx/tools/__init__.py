@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ogx.config import RunConfig
+from ogx.providers.resolver import import_object
 from ogx.tools.groups import RegisterToolGroupRequest, ToolGroup
 from ogx.tools.service import MCP_PROVIDER_TYPE, ToolsService
 from ogx_api import Api
@@ -46,12 +47,19 @@ async def start_tools(
 ) -> ToolsService:
     """The tools service over the configured tool_runtime providers; closed with `stack`."""
     runtimes = {i.provider_id: (i.provider_type, i.impl) for i in instances if i.api is Api.tool_runtime}
+    fields: dict[str, frozenset[str]] = {}
+    for instance in instances:
+        dotted = instance.api is Api.tool_runtime and instance.loaded.spec.provider_data_validator
+        if dotted:
+            model = import_object(dotted, instance.loaded)
+            fields[instance.provider_id] = frozenset(model.model_fields)
     service = ToolsService(
         engine,
         runtimes,
         declared=config.registered_resources.tool_groups,
         connectors=config.connectors,
         outbound=config.server.outbound,
+        provider_data_fields=fields,
     )
     await service.start()
     stack.push_async_callback(service.close)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ogx_api import InvalidRequest, ProviderTimeout
+from ogx_api import HealthState, HealthStatus, InvalidRequest, ProviderTimeout
 from ogx_api.tools import McpEndpoint, StatelessToolRuntime, TextContent, ToolDef, ToolResult
 
 PROVIDER_TYPE = "inline::builtin"
@@ -132,6 +132,9 @@ class BuiltinToolRuntime(StatelessToolRuntime):
     def __init__(self, config: BuiltinToolsConfig) -> None:
         self.config = config
         self._definitions = [tool.definition for tool in TOOLS.values()]
+
+    async def health(self) -> HealthStatus:
+        return HealthStatus(status=HealthState.ok)
 
     async def list_tools(self, endpoint: McpEndpoint | None = None) -> list[ToolDef]:
         _no_endpoint(endpoint)

@@ -13,14 +13,18 @@ Other APIs (the Responses loop) reach it as `services(request).tools`. Its stabl
 
 Invocations through `POST /v1/tool-runtime/invoke` use one long-lived `ToolSession` per
 runtime, so a tool group's MCP session stays warm between requests (the runtime reopens a
-connection that died). A request carrying `X-OGX-Provider-Data` (per-request MCP headers) gets
-a session of its own instead, so its credentials never stay behind.
+connection that died). A request whose `X-OGX-Provider-Data` carries keys the runtime reads
+(ogx-mcp's `mcp_headers`, `mcp_authorization`) gets a session of its own instead, so its
+credentials never stay behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import Any
@@ -31,7 +35,7 @@ from ogx.config.schema import ConnectorConfig, ToolGroupConfig
 from ogx.tools.groups import RegisterToolGroupRequest, ToolGroup, ToolGroupStore, build_group, now_ns
 from ogx.tools.shapes import connector_object, tool_object
 from ogx_api import Conflict, InvalidRequest, NotFound, OGXError
-from ogx_api.request_context import has_provider_data
+from ogx_api.request_context import provider_data_keys
 from ogx_api.tools import McpEndpoint, ToolDef, ToolResult, ToolRuntimeProvider, ToolSession
 from ogx_api.url_policy import UrlPolicy
 
@@ -39,6 +43,12 @@ logger = logging.getLogger(__name__)
 
 MCP_PROVIDER_TYPE = "remote::model-context-protocol"
 _MAX_NAMES_IN_MESSAGE = 30
+GROUP_CACHE_SECONDS = 2.0
+"""How long a worker resolves tool names against its cached list of registered groups. A group
+registered on another worker is found at once (a miss reloads); one deleted there stays
+callable here for at most this long."""
+_GROUP_CACHE_OWNERS = 1024
+_TOOL_INDEX_SIZE = 100_000
 
 
 class ToolsService:
@@ -50,8 +60,10 @@ class ToolsService:
         declared: Sequence[ToolGroupConfig] = (),
         connectors: Sequence[ConnectorConfig] = (),
         outbound: UrlPolicy | None = None,
+        provider_data_fields: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
-        """`runtimes` maps each tool_runtime provider id to its provider type and provider."""
+        """`runtimes` maps each tool_runtime provider id to its provider type and provider;
+        `provider_data_fields` the `X-OGX-Provider-Data` keys each runtime reads."""
         self._store = ToolGroupStore(engine)
         self._runtimes = {provider_id: impl for provider_id, (_, impl) in runtimes.items()}
         self._types = {provider_id: kind for provider_id, (kind, _) in runtimes.items()}
@@ -69,7 +81,10 @@ class ToolsService:
         self._connectors = {c.connector_id: c for c in connectors}
         self._connector_endpoints = {c.connector_id: c.endpoint() for c in connectors}
         self._shared: dict[str, ToolSession] = {}
+        self._provider_data_fields = dict(provider_data_fields or {})
         self._stack = AsyncExitStack()
+        self._cached_groups: OrderedDict[str | None, tuple[float, list[ToolGroup]]] = OrderedDict()
+        self._tool_index: dict[tuple[str | None, str], str] = {}  # (owner, tool name) -> group id
 
     async def start(self) -> None:
         for provider_id, runtime in self._runtimes.items():
@@ -123,10 +138,21 @@ class ToolsService:
             raise Conflict(f"tool group {group.id!r} already exists", param="toolgroup_id")
         await self._tools_of(group)  # the server must answer (and accept the credentials) first
         await self._store.insert(group)
+        self._cached_groups.pop(owner, None)
         return group
 
-    async def list_groups(self, owner: str | None) -> list[ToolGroup]:
-        return [*self._declared, *await self._store.list(owner)]
+    async def list_groups(self, owner: str | None, *, cached: bool = False) -> list[ToolGroup]:
+        """Declared groups, then registered ones by registration time. `cached` allows the
+        worker's copy of the registered ones (see `GROUP_CACHE_SECONDS`)."""
+        entry = self._cached_groups.get(owner)
+        if cached and entry is not None and time.monotonic() - entry[0] < GROUP_CACHE_SECONDS:
+            return entry[1]
+        groups = [*self._declared, *await self._store.list(owner)]
+        self._cached_groups[owner] = (time.monotonic(), groups)
+        self._cached_groups.move_to_end(owner)
+        while len(self._cached_groups) > _GROUP_CACHE_OWNERS:
+            self._cached_groups.popitem(last=False)
+        return groups
 
     async def get_group(self, group_id: str, owner: str | None) -> ToolGroup:
         group = self._declared_ids.get(group_id) or await self._store.get(group_id, owner)
@@ -143,17 +169,23 @@ class ToolsService:
                 f"tool group {group_id!r} is declared in the run config and cannot be deleted",
                 param="toolgroup_id",
             )
+        group = await self._store.get(group_id, owner)
+        self._cached_groups.pop(owner, None)
         await self._store.delete(group_id, owner)
+        forget = getattr(self._shared.get(group.provider_id) if group else None, "forget", None)
+        if forget is not None and group is not None and group.endpoint is not None:
+            await forget(group.endpoint)  # close its warm session (other workers' close at shutdown)
 
     # -- tools ------------------------------------------------------------------------------
 
     async def list_tools(self, owner: str | None, toolgroup_id: str | None = None) -> list[dict[str, Any]]:
-        groups = (
-            [await self.get_group(toolgroup_id, owner)] if toolgroup_id else await self.list_groups(owner)
-        )
-        listed: list[dict[str, Any]] = []
+        """The tools of one group (its server's errors raised), or of every group (a group whose
+        server cannot be listed is left out and logged)."""
         if toolgroup_id:
-            return [tool_object(tool, groups[0].id) for tool in await self._tools_of(groups[0])]
+            group = await self.get_group(toolgroup_id, owner)
+            return [tool_object(tool, group.id) for tool in await self._tools_of(group)]
+        groups = await self.list_groups(owner)
+        listed: list[dict[str, Any]] = []
         for group, tools in zip(groups, await self._list_each(groups), strict=True):
             if isinstance(tools, OGXError):
                 logger.warning("listing the tools of tool group %s failed: %s", group.id, tools.message)
@@ -170,23 +202,45 @@ class ToolsService:
         return await self._runner(group.provider_id).invoke(group.endpoint, tool_name, kwargs)
 
     async def _find(self, tool_name: str, owner: str | None) -> tuple[ToolGroup, ToolDef]:
-        """The first tool group (declared ones first, then by registration) serving `tool_name`.
-        Groups whose server cannot be listed are skipped, and named if the tool is not found."""
-        groups = await self.list_groups(owner)
+        """The tool group serving `tool_name`: the one it was last found in, else the first
+        (declared ones first, then by registration) whose listing has it. Groups whose server
+        cannot be listed are skipped, and named if the tool is not found; a known tool does not
+        wait for them."""
+        groups = await self.list_groups(owner, cached=True)
+        known_in = self._tool_index.get((owner, tool_name))
+        group = next((g for g in groups if g.id == known_in), None)
+        if group is not None:
+            with contextlib.suppress(OGXError):  # the full search below reports it
+                if (tool := _named(await self._tools_of(group), tool_name)) is not None:
+                    return group, tool
         results = await self._list_each(groups)
-        for group, tools in zip(groups, results, strict=True):
-            if not isinstance(tools, OGXError):
-                for tool in tools:
-                    if tool.name == tool_name:
-                        return group, tool
-        known = [t.name for tools in results if not isinstance(tools, OGXError) for t in tools]
-        message = f"tool {tool_name!r} not found (tools: {_names(known)})"
-        failed = [
-            f"{g.id}: {r.message}" for g, r in zip(groups, results, strict=True) if isinstance(r, OGXError)
-        ]
+        listed = list(zip(groups, results, strict=True))
+        reloaded = await self.list_groups(owner)  # another worker may have registered one
+        added = [g for g in reloaded if g.id not in {group.id for group in groups}]
+        listed += zip(added, await self._list_each(added), strict=True)
+        found: tuple[ToolGroup, ToolDef] | None = None
+        for group, tools in listed:
+            if isinstance(tools, OGXError):
+                continue
+            for tool in tools:
+                self._index(owner, tool.name, group.id)
+            if found is None and (tool := _named(tools, tool_name)) is not None:
+                found = group, tool
+        if found is not None:
+            self._tool_index[(owner, tool_name)] = found[0].id
+            return found
+        names = [t.name for _, tools in listed if not isinstance(tools, OGXError) for t in tools]
+        message = f"tool {tool_name!r} not found (tools: {_names(names)})"
+        failed = [f"{g.id}: {r.message}" for g, r in listed if isinstance(r, OGXError)]
         if failed:
             message += "; these tool groups could not be listed: " + "; ".join(failed)
         raise NotFound(message, param="tool_name")
+
+    def _index(self, owner: str | None, tool_name: str, group_id: str) -> None:
+        index = self._tool_index
+        index.setdefault((owner, tool_name), group_id)
+        while len(index) > _TOOL_INDEX_SIZE:
+            index.pop(next(iter(index)))
 
     async def _list_each(self, groups: Sequence[ToolGroup]) -> list[list[ToolDef] | OGXError]:
         async def listing(group: ToolGroup) -> list[ToolDef] | OGXError:
@@ -206,7 +260,7 @@ class ToolsService:
         runtime = self._runtimes.get(provider_id)
         if runtime is None:
             raise InvalidRequest(f"tool_runtime provider {provider_id!r} is not configured any more")
-        if has_provider_data():
+        if self._provider_data_fields.get(provider_id, frozenset()) & provider_data_keys():
             return runtime  # a scope per call: per-request credentials never stay in the shared one
         return self._shared.get(provider_id, runtime)
 
@@ -234,6 +288,10 @@ class ToolsService:
             f"tool {tool_name!r} not found on connector {connector_id!r} (tools: {_names([t['name'] for t in tools])})",
             param="tool_name",
         )
+
+
+def _named(tools: Sequence[ToolDef], name: str) -> ToolDef | None:
+    return next((tool for tool in tools if tool.name == name), None)
 
 
 def _names(names: Sequence[str]) -> str:

@@ -9,6 +9,7 @@ meanwhile is left alone (and whatever this run indexed for it is removed)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +75,8 @@ class Ingestion:
             raise InvalidFile(f"file {row.id!r} no longer exists (it was deleted)") from None
         data = b"".join([part async for part in stream])
         strategy = StaticChunkingStrategy.model_validate(row.chunking_strategy)
-        pieces = process(data, info.filename, info.content_type, strategy)
+        # Parsing a large PDF takes a while: off the event loop, which serves requests meanwhile.
+        pieces = await asyncio.to_thread(process, data, info.filename, info.content_type, strategy)
         vectors = await embed(service.inference, store.embedding_model, [p.text for p in pieces])
         chunks = [
             Chunk(
@@ -87,9 +89,16 @@ class Ingestion:
             )
             for piece, vector in zip(pieces, vectors, strict=True)
         ]
-        provider = service.provider(store)
-        # Replace what an earlier (crashed) run may have left, then index; the stored copy lets
-        # attribute updates re-apply without embedding again.
+        # Shielded: a cancellation (the file detached meanwhile) must not interrupt between the
+        # insert and the check that removes what it inserted for a file no longer here.
+        await asyncio.shield(self._index(job, store, row, chunks))
+        return chunks
+
+    async def _index(self, job: Job, store: Any, row: Any, chunks: list[Chunk]) -> None:
+        """Replace the file's chunks in the index (and their stored copy, which lets attribute
+        updates re-apply without embedding again), then check the attachment is still this
+        job's: if not, take them out again; if its attributes changed meanwhile, re-apply them."""
+        provider = self.service.provider(store)
         await provider.delete_file(store.id, row.id)
         await provider.insert(store.id, chunks)
         async with rows.write(self.engine) as conn:
@@ -111,7 +120,13 @@ class Ingestion:
                     for index, c in enumerate(chunks)
                 ],
             )
-        return chunks
+        current = await self._row(store.id, row.id, job.id)
+        if current is None:
+            await self._remove_leftovers(job, row)
+        elif current.attributes != row.attributes:
+            await provider.insert(
+                store.id, [c.model_copy(update={"attributes": current.attributes}) for c in chunks]
+            )
 
     async def _finish(
         self,

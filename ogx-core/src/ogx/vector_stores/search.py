@@ -4,12 +4,13 @@ query with the store's model, ask the provider, and shape the hits as OpenAI's
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ogx.server.errors import invalid_request
 from ogx.vector_stores import rows
@@ -79,6 +80,18 @@ def as_filter(value: Any) -> Any:
         raise invalid_request(exc, value) from None
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M], value: Any) -> M:
+    if isinstance(value, model):
+        return value
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise invalid_request(exc, value) from None
+
+
 def rewrite(query: str) -> str:
     """`rewrite_query`: the query's content words (question words, articles and punctuation
     dropped), which is what both the keyword index and the embedding should weigh."""
@@ -140,29 +153,25 @@ async def search(
         raise InvalidRequest(
             f"unknown search_mode {mode!r}; one of: vector, keyword, hybrid", param="search_mode"
         )
-    options = (
-        ranking_options
-        if isinstance(ranking_options, RankingOptions)
-        else RankingOptions.model_validate(ranking_options or {})
-    )
-    ranker = (
-        hybrid_ranker
-        if isinstance(hybrid_ranker, HybridRanker) or hybrid_ranker is None
-        else HybridRanker.model_validate(hybrid_ranker)
-    )
+    options = _validated(RankingOptions, ranking_options or {})
+    ranker = None if hybrid_ranker is None else _validated(HybridRanker, hybrid_ranker)
     filter_ = as_filter(filters)
     store = await service.store(store_id, owner)
     if store.expires_at is not None and store.expires_at <= service.clock() // rows.NS:
         raise InvalidRequest(
             f"vector store {store_id!r} has expired", param="vector_store_id", code="expired"
         )
-    await check_filter_keys(service, store_id, filter_)
     if rewrite_query:
         queries = [rewrite(q) for q in queries]
     text = " ".join(queries)
     embedding = None
-    if mode != "keyword":
-        embedding = (await embed(service.inference, store.embedding_model, [text]))[0]
+    # The filter check reads the database while the model embeds the query.
+    checked = asyncio.ensure_future(check_filter_keys(service, store_id, filter_))
+    try:
+        if mode != "keyword":
+            embedding = (await embed(service.inference, store.embedding_model, [text]))[0]
+    finally:
+        await checked
     vector_query = VectorQuery(
         mode=mode,  # type: ignore[arg-type]
         embedding=embedding,
@@ -173,7 +182,7 @@ async def search(
         **({"ranker": ranker} if ranker is not None else {}),
     )
     hits = await service.provider(store).query(store_id, vector_query)
-    await service.touch(store_id)
+    await service.touch(store_id, known_last_active_at=store.last_active_at)
     return {
         "object": "vector_store.search_results.page",
         "search_query": queries,

@@ -28,7 +28,7 @@ from ogx.vector_stores.models import (
     ExpiresAfter,
     UpdateVectorStoreRequest,
 )
-from ogx_api import InvalidRequest, NotFound
+from ogx_api import InvalidRequest, NotFound, OGXError
 from ogx_api.inference import ModelType
 from ogx_api.vector_io import Chunk, VectorIOProvider
 
@@ -144,17 +144,18 @@ class VectorStoresService:
         return await self.get(store_id, owner)
 
     async def delete(self, store_id: str, owner: str | None) -> dict[str, Any]:
+        """The index first: if the provider fails, the store is still there to delete again."""
+        store = await self.store(store_id, owner)
+        provider = self.providers.get(store.provider_id)
+        if provider is not None:
+            await provider.delete_index(store_id)
         async with rows.write(self._engine) as conn:
-            row = await self._store_row(conn, store_id, owner)
             job_ids = await self._in_progress_jobs(conn, rows.files.c.vector_store_id == store_id)
             for table in (rows.files, rows.chunks):
                 await conn.execute(table.delete().where(table.c.vector_store_id == store_id))
             await conn.execute(rows.batches.delete().where(rows.batches.c.vector_store_id == store_id))
             await conn.execute(rows.stores.delete().where(rows.stores.c.id == store_id))
         await self._cancel_jobs(job_ids)
-        provider = self.providers.get(row.provider_id)
-        if provider is not None:
-            await provider.delete_index(store_id)
         return {"id": store_id, "object": "vector_store.deleted", "deleted": True}
 
     # -- files --------------------------------------------------------------------------------
@@ -236,8 +237,13 @@ class VectorStoresService:
         return await self.get_file(store_id, file_id, owner)
 
     async def delete_file(self, store_id: str, file_id: str, owner: str | None) -> dict[str, Any]:
-        async with rows.write(self._engine) as conn:
+        """The chunks leave the index first: if the provider fails, the file is still listed (and
+        can be deleted again), never gone from the store yet still found by search."""
+        async with self._engine.connect() as conn:
             await self._file_row(conn, store_id, file_id, owner)
+        store = await self.store(store_id, owner)
+        await self.provider(store).delete_file(store_id, file_id)
+        async with rows.write(self._engine) as conn:
             scope = sa.and_(rows.files.c.vector_store_id == store_id, rows.files.c.id == file_id)
             job_ids = await self._in_progress_jobs(conn, scope)
             await conn.execute(rows.files.delete().where(scope))
@@ -247,8 +253,12 @@ class VectorStoresService:
                 )
             )
         await self._cancel_jobs(job_ids)
-        store = await self.store(store_id, owner)
-        await self.providers[store.provider_id].delete_file(store_id, file_id)
+        # An ingestion that inserts after this point finds its row gone and takes its chunks out
+        # again; one that inserted before it is undone here.
+        try:
+            await self.provider(store).delete_file(store_id, file_id)
+        except OGXError:
+            logger.exception("vector store %s: removing chunks of detached file %s failed", store_id, file_id)
         return {"id": file_id, "object": "vector_store.file.deleted", "deleted": True}
 
     async def file_content(self, store_id: str, file_id: str, owner: str | None) -> dict[str, Any]:
@@ -364,9 +374,13 @@ class VectorStoresService:
             )
         return provider
 
-    async def touch(self, store_id: str) -> None:
-        """Record activity: `last_active_at` is now, and an `expires_after` moves `expires_at`."""
+    async def touch(self, store_id: str, *, known_last_active_at: int | None = None) -> None:
+        """Record activity: `last_active_at` is now, and an `expires_after` moves `expires_at`.
+        A caller holding the store's row passes its `last_active_at`: within the same second
+        there is nothing to write (so searches don't take the write lock each time)."""
         now = self._now()
+        if known_last_active_at == now:
+            return
         async with rows.write(self._engine) as conn:
             row = (
                 await conn.execute(sa.select(rows.stores.c.expires_after).where(rows.stores.c.id == store_id))
@@ -481,19 +495,18 @@ class VectorStoresService:
                 ],
             )
         await self._cancel_jobs(job_ids)
-        for entry in entries:
-            await self._submit(store_id, entry.file_id, owner)
+        await self._submit(store_id, [e.file_id for e in entries], owner)
         await self.touch(store_id)
 
-    async def _submit(self, store_id: str, file_id: str, owner: str | None) -> None:
-        job_id = await self.jobs.submit(
-            INGEST_JOB, {"vector_store_id": store_id, "file_id": file_id}, owner=owner
-        )
+    async def _submit(self, store_id: str, file_ids: Sequence[str], owner: str | None) -> None:
+        payloads = [{"vector_store_id": store_id, "file_id": file_id} for file_id in file_ids]
+        job_ids = await self.jobs.submit_many(INGEST_JOB, payloads, owner=owner)
         async with rows.write(self._engine) as conn:
             await conn.execute(
                 rows.files.update()
-                .where(rows.files.c.vector_store_id == store_id, rows.files.c.id == file_id)
-                .values(job_id=job_id)
+                .where(rows.files.c.vector_store_id == store_id, rows.files.c.id == sa.bindparam("b_file"))
+                .values(job_id=sa.bindparam("b_job")),
+                [{"b_file": f, "b_job": j} for f, j in zip(file_ids, job_ids, strict=True)],
             )
 
     async def _resubmit_orphans(self) -> None:
@@ -512,7 +525,7 @@ class VectorStoresService:
             logger.info(
                 "vector store %s: resubmitting the ingestion of %s (its job was lost)", store_id, file_id
             )
-            await self._submit(store_id, file_id, owner)
+            await self._submit(store_id, [file_id], owner)
 
     async def _in_progress_jobs(self, conn: AsyncConnection, scope: sa.ColumnElement[bool]) -> list[str]:
         query = sa.select(rows.files.c.job_id).where(

@@ -1,1 +1,1 @@
-"""OGX vector-io provider `inline::faiss`: FAISS HNSW over SQLite (chunks, BM25), persisted on disk."""
+"""OGX vector-io provider `inline::faiss`: FAISS HNSW and BM25 over chunks in SQLite, persisted on disk."""

@@ -22,7 +22,7 @@ class FaissConfig(BaseModel):
         default=64, ge=8, le=4096, description="HNSW search beam width (raised to `k` when `k` is larger)."
     )
     exact_search_max: int = Field(
-        default=10_000,
+        default=4096,
         ge=0,
         description="Search exactly (a matrix product over the candidates) when at most this many "
         "chunks can match: small indexes and selective filters get exact results.",

@@ -15,7 +15,7 @@ def ogx_provider_specs() -> list[ProviderSpec]:
             provider_type="inline::faiss",
             config_class="ogx_faiss.config:FaissConfig",
             factory="ogx_faiss.provider:create_provider",
-            description="In-process vector indexes: FAISS HNSW (cosine) over SQLite, which holds the "
-            "chunks and a BM25 keyword index (FTS5); persisted under the data directory.",
+            description="In-process vector indexes: FAISS HNSW (cosine) and BM25 keyword search over "
+            "chunks kept in SQLite, persisted under the data directory.",
         )
     ]

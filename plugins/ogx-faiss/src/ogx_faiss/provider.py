@@ -1,9 +1,10 @@
 """`inline::faiss`: vector indexes in process, persisted under a directory.
 
-Each index is a SQLite file (`ChunkStore`: chunks, embeddings, BM25 keyword index; the source of
-truth) and a FAISS HNSW graph in memory (`VectorGraph`), loaded from its snapshot when the
-snapshot matches the store's version, else rebuilt from the store. Snapshots are written when
-the provider closes, so a crash costs a rebuild at the next start, never data.
+Each index is a SQLite file (`ChunkStore`: chunks and embeddings; the source of truth), and in
+memory a FAISS HNSW graph (`VectorGraph`), loaded from its snapshot when the snapshot matches the
+store's version, else rebuilt from the store, and a BM25 index (`KeywordIndex`), built from the
+stored text. Snapshots are written when the provider closes, so a crash costs a rebuild at the
+next start, never data.
 
 Every blocking call runs in a worker thread; one lock per index serialises the calls on it
 (FAISS and sqlite3 objects are not safe to share between threads while writing).
@@ -36,6 +37,7 @@ from ogx_api.vector_io import (
     normalised_keyword_scores,
 )
 from ogx_faiss.config import FaissConfig
+from ogx_faiss.keywords import KeywordIndex
 from ogx_faiss.store import ChunkStore, Row
 from ogx_faiss.vectors import GraphParams, VectorGraph, normalise
 
@@ -50,18 +52,32 @@ def default_storage_dir() -> Path:
 
 
 def validated_vectors(chunks: Sequence[Chunk], dimension: int) -> np.ndarray:
+    """The chunks' embeddings, normalised, as a float32 matrix; `InvalidRequest` naming the
+    first chunk whose embedding is missing, mis-sized or not finite."""
     for chunk in chunks:
-        check_embedding(chunk.embedding, dimension, f"chunk {chunk.chunk_id!r}")
-    return np.array([c.embedding for c in chunks], dtype=np.float32).reshape(len(chunks), dimension)
+        if chunk.embedding is None or len(chunk.embedding) != dimension:
+            check_embedding(chunk.embedding, dimension, f"chunk {chunk.chunk_id!r}")
+    vectors = np.array([c.embedding for c in chunks], dtype=np.float32).reshape(len(chunks), dimension)
+    finite = np.isfinite(vectors).all(axis=1)
+    if not finite.all():
+        bad = chunks[int(np.argmin(finite))]
+        check_embedding(bad.embedding, dimension, f"chunk {bad.chunk_id!r}")
+        raise InvalidRequest(
+            f"chunk {bad.chunk_id!r} has an embedding beyond float32's range", param="embedding"
+        )
+    return normalise(vectors)
 
 
 class _Index:
     """One open index: its store, its graph and the lock serialising both."""
 
-    def __init__(self, index_id: str, store: ChunkStore, graph: VectorGraph, snapshot: Path) -> None:
+    def __init__(
+        self, index_id: str, store: ChunkStore, graph: VectorGraph, keywords: KeywordIndex, snapshot: Path
+    ) -> None:
         self.index_id = index_id
         self.store = store
         self.graph = graph
+        self.keywords = keywords
         self.snapshot = snapshot
         self.lock = threading.Lock()
         self.closed = False
@@ -80,24 +96,26 @@ class _Index:
     def insert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         replaced, added = self.store.upsert(chunks, vectors)
         self.graph.remove(replaced)
+        self.keywords.remove(replaced)
         self.graph.add([Row(label, c.attributes) for label, c in zip(added, chunks, strict=True)], vectors)
+        self.keywords.add_many((label, c.content) for label, c in zip(added, chunks, strict=True))
 
     def delete(self, column: str, values: Sequence[str]) -> None:
-        self.graph.remove(self.store.delete(column, values))
+        labels = self.store.delete(column, values)
+        self.graph.remove(labels)
+        self.keywords.remove(labels)
 
     def vector_hits(self, query: VectorQuery) -> list[ScoredChunk]:
         vector = normalise(np.array([query.embedding], dtype=np.float32))[0]
         return self._scored(self.graph.search(vector, query.k, query.filters))
 
     def keyword_hits(self, query: VectorQuery) -> list[ScoredChunk]:
-        found: list[tuple[int, float]] = []
-        for label, score in self.store.keyword_hits(query.text or ""):
-            attributes = self.graph.attributes_of(label)
-            if attributes is not None and matches(query.filters, attributes):
-                found.append((label, score))
-                if len(found) == query.k:
-                    break
-        return normalised_keyword_scores(self._scored(found))
+        filters = query.filters
+        accept = (
+            None if filters is None else lambda label: matches(filters, self.graph.attributes_of(label) or {})
+        )
+        hits = self.keywords.search(query.text or "", query.k, accept)
+        return normalised_keyword_scores(self._scored(hits))
 
     def save(self) -> None:
         version = self.store.version
@@ -179,12 +197,13 @@ class FaissVectorIO(BaseProvider):
         index = await self._require(index_id)
         if not chunks:
             return
-        vectors = normalise(validated_vectors(chunks, index.dimension))
-        unique = {c.chunk_id: i for i, c in enumerate(chunks)}  # the last of duplicated ids wins
-        if len(unique) < len(chunks):
-            keep = sorted(unique.values())
-            chunks, vectors = [chunks[i] for i in keep], vectors[keep]
-        await asyncio.to_thread(index.run, lambda: index.insert(chunks, vectors))
+        chunks = list({c.chunk_id: c for c in chunks}.values())  # the last of duplicated ids wins
+
+        def insert() -> None:
+            vectors = validated_vectors(chunks, index.dimension)  # outside the lock
+            index.run(lambda: index.insert(chunks, vectors))
+
+        await asyncio.to_thread(insert)
 
     async def delete_file(self, index_id: str, file_id: str) -> None:
         await self._delete(index_id, "file_id", [file_id])
@@ -244,7 +263,7 @@ class FaissVectorIO(BaseProvider):
         database, snapshot = self._paths(index_id)
         store = ChunkStore(database)
         store.initialise(index_id, dimension)
-        return _Index(index_id, store, VectorGraph(dimension, self.params), snapshot)
+        return _Index(index_id, store, VectorGraph(dimension, self.params), KeywordIndex(), snapshot)
 
     def _load(self, index_id: str) -> _Index | None:
         database, snapshot = self._paths(index_id)
@@ -255,13 +274,14 @@ class FaissVectorIO(BaseProvider):
         if dimension is None or store.meta("index_id") != index_id:  # created halfway, or a hash clash
             store.close()
             return None
-        rows, embeddings = [], []
-        for row, embedding in store.rows():
+        rows, embeddings, keywords = [], [], KeywordIndex()
+        for row, content, embedding in store.rows():
             rows.append(row)
             embeddings.append(embedding)
+            keywords.add(row.label, content)
         params, version = self.params, store.version
         graph = VectorGraph.load(snapshot, version, int(dimension), params, rows)
-        index = _Index(index_id, store, graph or VectorGraph(int(dimension), params), snapshot)
+        index = _Index(index_id, store, graph or VectorGraph(int(dimension), params), keywords, snapshot)
         if graph is None:
             logger.info("rebuilding the HNSW graph of vector index %s (%d chunks)", index_id, len(rows))
             vectors = np.frombuffer(b"".join(embeddings), dtype=np.float32).reshape(len(rows), int(dimension))

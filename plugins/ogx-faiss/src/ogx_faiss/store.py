@@ -1,5 +1,5 @@
 """The durable half of an index: one SQLite file holding its chunks (with their normalised
-embeddings) and an FTS5 keyword index over their content.
+embeddings). The vector graph and the keyword index are rebuilt from it.
 
 SQLite in WAL mode with `synchronous=FULL` is the source of truth: every write is one
 transaction, so a crash leaves either all of it or none of it. Every write also bumps
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ogx_api.vector_io import AttributeValue, Chunk, keyword_terms
+from ogx_api.vector_io import AttributeValue, Chunk
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,14 +32,6 @@ CREATE TABLE IF NOT EXISTS chunks (
     embedding BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks (file_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts
-    USING fts5 (content, content = 'chunks', content_rowid = 'label', tokenize = 'porter unicode61');
-CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts (rowid, content) VALUES (new.label, new.content);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts (chunks_fts, rowid, content) VALUES ('delete', old.label, old.content);
-END;
 """
 _BATCH = 500  # host parameters per `IN (...)`, well under SQLite's limit
 
@@ -48,13 +40,6 @@ _BATCH = 500  # host parameters per `IN (...)`, well under SQLite's limit
 class Row:
     label: int
     attributes: dict[str, AttributeValue]
-
-
-def fts_query(text: str) -> str | None:
-    """Any text as an FTS5 query: its words, each quoted (so FTS5 syntax is inert), OR-ed (so
-    BM25 ranks documents by how many and how rare the words they contain); None without words."""
-    words = keyword_terms(text)
-    return " OR ".join(f'"{word}"' for word in words) if words else None
 
 
 def attributes_key(attributes: dict[str, AttributeValue]) -> str:
@@ -127,23 +112,11 @@ class ChunkStore:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def rows(self) -> Iterator[tuple[Row, bytes]]:
-        """Every chunk's label, attributes and normalised embedding, in label order."""
-        cursor = self._db.execute("SELECT label, attributes, embedding FROM chunks ORDER BY label")
-        for label, attributes, embedding in cursor:
-            yield Row(label, json.loads(attributes)), embedding
-
-    def keyword_hits(self, text: str) -> Iterator[tuple[int, float]]:
-        """(label, BM25 score) of the chunks matching `text`, best first; a lazy cursor, so the
-        caller can stop once it has enough hits that pass its filter."""
-        query = fts_query(text)
-        if query is None:
-            return
-        # FTS5's bm25() is lower-is-better (negative); the contract wants higher-is-better.
-        yield from self._db.execute(
-            "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank",
-            (query,),
-        )
+    def rows(self) -> Iterator[tuple[Row, str, bytes]]:
+        """Every chunk's label, attributes, content and normalised embedding, in label order."""
+        cursor = self._db.execute("SELECT label, attributes, content, embedding FROM chunks ORDER BY label")
+        for label, attributes, content, embedding in cursor:
+            yield Row(label, json.loads(attributes)), content, embedding
 
     def chunks(self, labels: Sequence[int]) -> dict[int, Chunk]:
         found: dict[int, Chunk] = {}
@@ -155,7 +128,9 @@ class ChunkStore:
                 f"WHERE label IN ({marks})",
                 batch,
             ):
-                found[label] = Chunk(
+                # Our own rows, validated when they were inserted.
+                found[label] = Chunk.model_construct(
+                    embedding=None,
                     chunk_id=chunk_id,
                     content=content,
                     file_id=file_id,

@@ -74,6 +74,20 @@ def _chunk(row: asyncpg.Record) -> Chunk:
     )
 
 
+def _insert_rows(chunks: Sequence[Chunk], dimension: int) -> list[tuple[Any, ...]]:
+    return [
+        (
+            c.chunk_id,
+            c.file_id,
+            c.content,
+            json.dumps(c.attributes),
+            json.dumps(c.metadata),
+            vector_literal(check_embedding(c.embedding, dimension, f"chunk {c.chunk_id!r}")),
+        )
+        for c in chunks
+    ]
+
+
 class PGVectorIO(BaseProvider):
     def __init__(self, config: PGVectorConfig) -> None:
         self.config = config
@@ -172,17 +186,7 @@ class PGVectorIO(BaseProvider):
 
     async def insert(self, index_id: str, chunks: Sequence[Chunk]) -> None:
         dimension = await self._dimension(index_id)
-        rows = [
-            (
-                c.chunk_id,
-                c.file_id,
-                c.content,
-                json.dumps(c.attributes),
-                json.dumps(c.metadata),
-                vector_literal(check_embedding(c.embedding, dimension, f"chunk {c.chunk_id!r}")),
-            )
-            for c in chunks
-        ]
+        rows = await asyncio.to_thread(_insert_rows, chunks, dimension)  # ~0.1 ms per chunk: off the loop
         if not rows:
             return
         async with self._on_index(index_id) as connection, connection.transaction():
@@ -221,12 +225,14 @@ class PGVectorIO(BaseProvider):
     # -- queries ---------------------------------------------------------------------------
 
     async def _vector_hits(self, index_id: str, query: VectorQuery) -> list[ScoredChunk]:
-        where = FilterSQL(first=3)
+        where = FilterSQL(first=2)
         condition = where.compile(query.filters)
-        sql = f"""SELECT {_COLUMNS}, 1 - (embedding <=> $1::text::vector) AS score
+        # k is inlined (a validated int): a parameter LIMIT lets a generic plan prefer a full
+        # scan and sort over the HNSW index.
+        sql = f"""SELECT {_COLUMNS}, embedding <=> $1::text::vector AS distance
                   FROM {table_name(index_id)} WHERE {condition}
-                  ORDER BY embedding <=> $1::text::vector LIMIT $2"""
-        args = (vector_literal(query.embedding or []), query.k, *where.params)
+                  ORDER BY distance LIMIT {int(query.k)}"""
+        args = (vector_literal(query.embedding or []), *where.params)
         async with self._on_index(index_id) as connection:
             if query.k > self.config.hnsw_ef_search:
                 await connection.execute(f"SET hnsw.ef_search = {min(query.k, 1000)}")
@@ -240,13 +246,13 @@ class PGVectorIO(BaseProvider):
             finally:
                 if query.k > self.config.hnsw_ef_search:
                     await connection.execute(f"SET hnsw.ef_search = {self.config.hnsw_ef_search}")
-        return [ScoredChunk(chunk=_chunk(row), score=float(row["score"])) for row in rows]
+        return [ScoredChunk(chunk=_chunk(row), score=1.0 - float(row["distance"])) for row in rows]
 
     async def _keyword_hits(self, index_id: str, query: VectorQuery) -> list[ScoredChunk]:
         terms = keyword_terms(query.text or "")
         if not terms:
             return []
-        where = FilterSQL(first=3)
+        where = FilterSQL(first=2)
         condition = where.compile(query.filters)
         # The terms are \w+ words, so none of them carries tsquery syntax; `|` ranks chunks by
         # how many (and how often) of them they contain, like BM25 over OR-ed terms.
@@ -254,9 +260,9 @@ class PGVectorIO(BaseProvider):
                   FROM {table_name(index_id)},
                        to_tsquery('{self.config.text_search_config}'::regconfig, $1) AS terms
                   WHERE tsv @@ terms AND {condition}
-                  ORDER BY score DESC, chunk_id LIMIT $2"""
+                  ORDER BY score DESC, chunk_id LIMIT {int(query.k)}"""
         async with self._on_index(index_id) as connection:
-            rows = await connection.fetch(sql, " | ".join(terms), query.k, *where.params)
+            rows = await connection.fetch(sql, " | ".join(terms), *where.params)
         return normalised_keyword_scores(
             [ScoredChunk(chunk=_chunk(row), score=float(row["score"])) for row in rows]
         )

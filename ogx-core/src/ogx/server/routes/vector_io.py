@@ -4,6 +4,7 @@ extraction and chunking as vector-store ingestion."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal
 
 import orjson
@@ -132,7 +133,7 @@ async def process_file(request: Request) -> Response:
         data = b"".join([part async for part in stream])
     if filename is None:
         raise InvalidRequest("give a `file` to upload or a `file_id`", param="file")
-    chunks = process(data, filename, file_type, strategy)
+    chunks = await asyncio.to_thread(process, data, filename, file_type, strategy)
     return json_response(
         {
             "object": "file_processors.result",
