@@ -66,6 +66,8 @@ class ScriptedRouter:
     async def chat_completion(self, request: Any, owner: str | None = None) -> dict[str, Any]:
         self.requests.append(request)
         answer = self.answers.pop(0)
+        if answer == "crash":
+            raise RuntimeError("a bug, not an OGXError")
         if answer == "block":
             try:
                 await self.release.wait()
@@ -286,6 +288,18 @@ async def test_a_background_interaction_survives_a_restart(store):
     await second.stop()
     done = await restarted.get(created["id"], None)
     assert done["status"] == "completed" and done["outputs"] == [{"type": "text", "text": "done at last"}]
+
+
+async def test_a_background_interaction_that_keeps_crashing_ends_failed(store):
+    router = ScriptedRouter("crash", "crash", "crash")
+    service = _service(router, store)
+    runner = JobRunner(service._jobs, poll_interval=0.02, retry_base=0.01, shutdown_timeout=0.05)
+    await runner.start()
+    created = await service.create(_request(input="x", background=True), None)
+    await _until(lambda: len(router.requests) == 3)
+    await _until(lambda: not runner._running)
+    await runner.stop()
+    assert (await service.get(created["id"], None))["status"] == "failed", "after its last attempt"
 
 
 async def test_deleting_a_running_background_interaction_cancels_its_job(store):

@@ -156,6 +156,12 @@ class InteractionsService:
         except OGXError as exc:
             logger.warning("background interaction %s failed: %r", base["id"], exc)
             done = {**base, "status": "failed", "updated": _now()}
+        except Exception:
+            if job.attempts >= job.max_attempts:  # no retry left: the client must not wait forever
+                await self._store.finish(
+                    {**base, "status": "failed", "updated": _now()}, history, only_if="in_progress"
+                )
+            raise  # the job system logs it and retries while attempts remain
         await self._store.finish(done, history, only_if="in_progress")
 
     # -- read, delete, cancel -------------------------------------------------------------------
