@@ -32,6 +32,7 @@ from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
 from ogx.server import body
 from ogx.server.errors import ErrorLayer, openai_envelope
+from ogx.server.heap import frozen_startup_heap
 from ogx.server.provider_data import ProviderDataMiddleware
 from ogx.server.routes import anthropic, google, inspect, models, openai_inference, vector_io
 from ogx.server.routes import conversations as conversations_routes
@@ -137,6 +138,7 @@ def create_app(
             logger.info(
                 "OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list())
             )
+            stack.enter_context(frozen_startup_heap())
             yield
 
     app = FastAPI(
