@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from ogx import __version__
@@ -90,3 +92,10 @@ async def test_openapi_documents_request_and_response_bodies(serve, fake_inferen
     )
     assert "ChatCompletion" in schema["components"]["schemas"]
     assert "messages" in schema["components"]["schemas"]["ChatCompletionRequest"]["properties"]
+
+
+async def test_start_up_heap_is_frozen_while_serving_and_released_at_shutdown(serve, fake_inference):
+    async with serve({}) as (client, _):
+        assert (await client.get("/v1/health")).status_code == 200
+        assert gc.get_freeze_count() > 10_000  # the start-up objects, out of full collections
+    assert gc.get_freeze_count() == 0  # collectable again once the app is gone
