@@ -65,7 +65,9 @@ def vector_literal(embedding: Sequence[float]) -> str:
 
 
 def _chunk(row: asyncpg.Record) -> Chunk:
-    return Chunk(
+    # Our own rows, validated when they were inserted.
+    return Chunk.model_construct(
+        embedding=None,
         chunk_id=row["chunk_id"],
         file_id=row["file_id"],
         content=row["content"],
@@ -115,6 +117,9 @@ class PGVectorIO(BaseProvider):
             server_settings={
                 "hnsw.iterative_scan": "strict_order",
                 "hnsw.ef_search": str(cfg.hnsw_ef_search),
+                # asyncpg prepares every statement; after five runs PostgreSQL may switch to a
+                # generic plan, which cannot see the query vector and sorts the whole table.
+                "plan_cache_mode": "force_custom_plan",
             },
         )
 
