@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import statistics
 import tempfile
@@ -270,14 +271,16 @@ async def main() -> None:
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     rows: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="ogx-bench-vector-") as workdir:
         for name in args.providers.split(","):
             rows += await bench_provider(name, sizes, args.queries, Path(workdir))
+    load = {"before": load_before, "after": os.getloadavg()}  # the machine may be shared: say how busy
     print(table(rows))
+    print(f"load average (1, 5, 15 min) before {load['before']}, after {load['after']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rows": rows}, indent=2)
-    )
+    date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    RESULTS.write_text(json.dumps({"date": date, "load_average": load, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":
