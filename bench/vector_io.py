@@ -202,22 +202,22 @@ async def bench_provider(
         index_id = "vs_bench"
         await provider.create_index(index_id, DIMENSION)
         inserted, insert_seconds = 0, 0.0
+        ingest_rate: float | None = None
         for size in sizes:
             if inserted and name == "pgvector":
                 # pgvector inserts into its HNSW graph row by row (~60 rows/s on this loaded
                 # machine): past the first size, load without the index and build it at once,
                 # as an operator would for a bulk import. Ingestion is reported for the first size.
                 await bulk_load_pgvector(provider, index_id, corpus, inserted, size)
-                inserted = size
+                inserted, ingest_rate = size, None
             while inserted < size:
                 batch = corpus.chunks(inserted, min(BATCH, size - inserted))
                 started = time.perf_counter()
                 await provider.insert(index_id, batch)
                 insert_seconds += time.perf_counter() - started
                 inserted += len(batch)
-                if inserted == size:
-                    ingest_rate = inserted / insert_seconds
-            print(f"{name}: {inserted} chunks, inserted at {ingest_rate:.0f} chunks/s", flush=True)
+                ingest_rate = inserted / insert_seconds
+            print(f"{name}: {inserted} chunks, inserted at {ingest_rate or 0:.0f} chunks/s", flush=True)
             queries = {
                 "vector": [VectorQuery(embedding=corpus.query_vector(), k=K) for _ in range(query_count)],
                 "keyword": [
@@ -231,7 +231,7 @@ async def bench_provider(
             row: dict[str, Any] = {
                 "provider": name,
                 "chunks": size,
-                "ingest_chunks_per_s": inserted / insert_seconds,
+                "ingest_chunks_per_s": ingest_rate,  # None: bulk-loaded
             }
             for mode, mode_queries in queries.items():
                 row[mode], results = await latencies(provider, index_id, mode_queries)
@@ -240,6 +240,10 @@ async def bench_provider(
                 print(f"{name} {size} {mode}: {row[mode]}", flush=True)
             rows.append(row)
     return rows
+
+
+def _rate(rate: float | None) -> str:
+    return "bulk load" if rate is None else f"{rate:,.0f}"
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -253,7 +257,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{r[m]['p50_ms']:.2f} / {r[m]['p99_ms']:.2f}" for m in ("vector", "keyword", "hybrid")
         )
         lines.append(
-            f"| {r['provider']} | {r['chunks']:,} | {r['ingest_chunks_per_s']:,.0f} | {vector} "
+            f"| {r['provider']} | {r['chunks']:,} | {_rate(r['ingest_chunks_per_s'])} | {vector} "
             f"| {r['recall_at_10']:.3f} | {keyword} | {hybrid} |"
         )
     return "\n".join(lines)
