@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from ogx_api import (
     BaseProvider,
@@ -101,7 +102,7 @@ class PGVectorIO(BaseProvider):
     async def start(self) -> None:
         cfg = self.config
         try:
-            connection = await asyncpg.connect(cfg.dsn_value(), timeout=cfg.connect_timeout)
+            connection = await asyncpg.connect(cfg.dsn_value(), timeout=cfg.connect_timeout)  # type: ignore[arg-type]
         except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             raise ProviderUnavailable(f"cannot connect to PostgreSQL at {cfg.where()}: {exc}") from exc
         try:
@@ -293,7 +294,7 @@ class PGVectorIO(BaseProvider):
         return dimension
 
     @contextlib.asynccontextmanager
-    async def _on_index(self, index_id: str) -> AsyncIterator[asyncpg.Connection]:
+    async def _on_index(self, index_id: str) -> AsyncIterator[PoolConnectionProxy]:
         """A connection for work on the index's table; `NotFound` if another worker dropped it."""
         try:
             async with self._connection() as connection:
@@ -303,7 +304,7 @@ class PGVectorIO(BaseProvider):
             raise NotFound(f"vector index {index_id!r} not found", param="index_id") from None
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _connection(self) -> AsyncIterator[PoolConnectionProxy]:
         if self._pool is None:
             raise ProviderUnavailable("the pgvector provider is not started")
         try:
@@ -320,7 +321,7 @@ async def _ensure_extension(connection: asyncpg.Connection) -> None:
     must run."""
     if await connection.fetchval("SELECT 1 FROM pg_extension WHERE extname = 'vector'"):
         return
-    database, user = await connection.fetchrow("SELECT current_database(), current_user")
+    database, user = await connection.fetchrow("SELECT current_database(), current_user") or ("?", "?")
     try:
         await connection.execute(CREATE_EXTENSION)
     except asyncpg.InsufficientPrivilegeError as exc:
