@@ -343,3 +343,22 @@ async def test_the_service_for_the_responses_api(serve):
         with pytest.raises(NotFound):
             await service.append_items("conv_nope", [MESSAGE], None)
         _assert_valid_conversation_items(context)
+
+
+@pytest.mark.integration
+async def test_the_conversations_api_on_postgresql(serve, ogx_postgres_database):
+    async with serve({"storage": {"url": ogx_postgres_database}}) as (client, app):
+        conversation = await create(
+            client, metadata={"k": "v"}, items=[MESSAGE, {"role": "assistant", "content": "hi"}]
+        )
+        base = f"/v1/conversations/{conversation['id']}"
+        added = (await client.post(f"{base}/items", json={"items": [MESSAGE]})).json()["data"]
+        listed = (await client.get(f"{base}/items?order=asc&limit=2")).json()
+        rest = (await client.get(f"{base}/items?order=asc&after={listed['last_id']}")).json()
+        duplicate = await client.post(f"{base}/items", json={"items": [{**MESSAGE, "id": added[0]["id"]}]})
+        context = await app.state.ogx.conversations.items_for_context(conversation["id"], None)
+        deleted = (await client.delete(base)).json()
+    assert [i["role"] for i in listed["data"]] == ["user", "assistant"] and listed["has_more"]
+    assert [i["id"] for i in rest["data"]] == [added[0]["id"]]
+    assert duplicate.status_code == 400 and duplicate.json()["error"]["param"] == "items"
+    assert len(context) == 3 and deleted["deleted"] is True
