@@ -247,16 +247,23 @@ class Comparison:
         if o is None:
             return None
         candidates = o.variants or [o]
-        for key, raw in v.properties.items():
-            const = normalise(raw, self.vendor).enum
-            if const is None or len(const) != 1:
-                continue
-            for candidate in candidates:
-                if (
+        consts = {
+            key: const
+            for key, raw in v.properties.items()
+            if (const := normalise(raw, self.vendor).enum) is not None and len(const) == 1
+        }
+        if consts:  # the member agreeing on the most constants (`type`, and `name` for some tools)
+            scores = [
+                sum(
                     key in candidate.properties
                     and normalise(candidate.properties[key], self.ours).enum == const
-                ):
-                    return candidate
+                    for key, const in consts.items()
+                )
+                for candidate in candidates
+            ]
+            best = max(scores)
+            if best:
+                return candidates[scores.index(best)]
         same_kind = [c for c in candidates if _kind(c) == _kind(v)]
         if not same_kind:
             return None

@@ -16,7 +16,7 @@ from ogx.config import parse_run_config
 from ogx.plugins import PluginInfo, PluginManager
 from ogx.server.app import create_app
 from ogx_api import ProviderSpec, hookimpl
-from ogx_api.testing.fakes import fake_provider_spec
+from ogx_api.testing.fakes import fake_provider_spec, fake_vector_io_spec
 
 FAKE_PLUGIN = PluginInfo(name="fake", distribution="ogx-api", version="test")
 
@@ -24,7 +24,7 @@ FAKE_PLUGIN = PluginInfo(name="fake", distribution="ogx-api", version="test")
 class FakePlugin:
     @hookimpl
     def ogx_provider_specs(self) -> list[ProviderSpec]:
-        return [fake_provider_spec()]
+        return [fake_provider_spec(), fake_vector_io_spec()]
 
 
 def fake_plugins() -> PluginManager:

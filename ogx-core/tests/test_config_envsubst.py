@@ -285,16 +285,21 @@ def test_load_run_config_substitutes_from_the_given_environ(tmp_path) -> None:
 
 
 EMBEDDED = ["llama-cpp", "minilm"]
+TOOL_RUNTIMES = ["builtin", "mcp"]  # always on
 
 
 @pytest.mark.parametrize(
     ("environ", "provider_ids"),
     [
-        ({}, EMBEDDED),
-        ({"VLLM_URL": "http://gpu:8000/v1"}, [*EMBEDDED, "vllm"]),
-        ({"OLLAMA_URL": "http://box:11434"}, [*EMBEDDED, "ollama"]),
-        ({"AWS_REGION": "us-east-1"}, [*EMBEDDED, "bedrock"]),
-        ({"VLLM_URL": "http://gpu:8000/v1", "AWS_REGION": "eu-west-1"}, [*EMBEDDED, "vllm", "bedrock"]),
+        ({}, [*EMBEDDED, "faiss"]),
+        ({"VLLM_URL": "http://gpu:8000/v1"}, [*EMBEDDED, "vllm", "faiss"]),
+        ({"OLLAMA_URL": "http://box:11434"}, [*EMBEDDED, "ollama", "faiss"]),
+        ({"AWS_REGION": "us-east-1"}, [*EMBEDDED, "bedrock", "faiss"]),
+        (
+            {"VLLM_URL": "http://gpu:8000/v1", "AWS_REGION": "eu-west-1"},
+            [*EMBEDDED, "vllm", "bedrock", "faiss"],
+        ),
+        ({"PGVECTOR_HOST": "db.internal"}, [*EMBEDDED, "faiss", "pgvector"]),
     ],
 )
 def test_starter_serves_the_embedded_models_and_switches_remote_providers_on_by_environment(
@@ -303,4 +308,4 @@ def test_starter_serves_the_embedded_models_and_switches_remote_providers_on_by_
     with resources.as_file(resources.files("ogx.distributions") / "starter.yaml") as path:
         config = load_run_config(path, environ=environ)
     assert config.name == "starter"
-    assert [p.provider_id for _, p in config.enabled_providers()] == provider_ids
+    assert [p.provider_id for _, p in config.enabled_providers()] == [*provider_ids, *TOOL_RUNTIMES]

@@ -164,9 +164,9 @@ async def test_models_table_has_an_owner_column(tmp_path: Path) -> None:
 
 
 async def test_migrations_are_numbered_uniquely_from_1() -> None:
-    # Numbers are assigned per feature branch, so a gap may exist until every branch is merged.
     versions = [m.version for m in MIGRATIONS]
-    assert versions == sorted(set(versions)) and versions[0] == 1
+    # ascending and unique; a gap is allowed while a branch holding the number in between is unmerged
+    assert versions[0] == 1 and versions == sorted(set(versions))
 
 
 async def test_failing_migration_leaves_nothing_recorded(tmp_path: Path) -> None:

@@ -24,11 +24,14 @@ Writes are all-or-nothing per call: an `insert` that fails leaves none of its ch
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ogx_api.errors import InvalidRequest
 from ogx_api.provider import Provider
 
 AttributeValue = str | float | bool
@@ -157,8 +160,10 @@ class VectorIOProvider(Provider, Protocol):
     """Stores chunks in named indexes and answers vector, keyword and hybrid queries.
 
     `create_index` is idempotent for the same dimension (`InvalidRequest` for another);
-    `delete_index`, `delete_file` and `delete_chunks` are idempotent. Indexes survive a restart
-    of the provider.
+    `delete_index`, `delete_file` and `delete_chunks` are idempotent, and no-ops on an unknown
+    index (`insert` and `query` raise `NotFound` for one). Indexes survive a restart of the
+    provider. In `hybrid` mode both lists are fetched `k` deep, then fused (`fuse`). `close()`
+    is idempotent.
     """
 
     async def create_index(self, index_id: str, dimension: int) -> None: ...
@@ -188,3 +193,60 @@ def fuse(
             scores[hit.chunk.chunk_id] = scores.get(hit.chunk.chunk_id, 0.0) + contribution
     best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
     return [ScoredChunk(chunk=by_id[chunk_id], score=score) for chunk_id, score in best]
+
+
+# -- helpers every provider shares -------------------------------------------------------------
+
+
+def check_embedding(embedding: list[float] | None, dimension: int, what: str) -> list[float]:
+    """`InvalidRequest` (naming `what`) for a missing, mis-sized or non-finite embedding."""
+    if embedding is None:
+        raise InvalidRequest(f"{what} has no embedding", param="embedding")
+    if len(embedding) != dimension:
+        raise InvalidRequest(
+            f"{what} has an embedding of dimension {len(embedding)}; the index has dimension {dimension}",
+            param="embedding",
+        )
+    if not all(math.isfinite(x) for x in embedding):
+        raise InvalidRequest(f"{what} has a non-finite number in its embedding", param="embedding")
+    return embedding
+
+
+def check_query(query: VectorQuery) -> None:
+    """`InvalidRequest` when the query lacks the embedding or text its mode needs."""
+    if query.mode in ("vector", "hybrid") and query.embedding is None:
+        raise InvalidRequest(f"a {query.mode} query needs an embedding", param="embedding")
+    if query.mode in ("keyword", "hybrid") and query.text is None:
+        raise InvalidRequest(f"a {query.mode} query needs text", param="text")
+
+
+def finish_query(
+    query: VectorQuery, vector_hits: list[ScoredChunk], keyword_hits: list[ScoredChunk]
+) -> list[ScoredChunk]:
+    """The hits of `query` from its vector and keyword lists (each best first, keyword scores
+    normalised): the list of its mode, or both fused for `hybrid`; then `score_threshold`."""
+    if query.mode == "hybrid":
+        hits = fuse(vector_hits, keyword_hits, query.ranker, query.k)
+    else:
+        hits = vector_hits if query.mode == "vector" else keyword_hits
+    if query.score_threshold is not None:
+        hits = [h for h in hits if h.score >= query.score_threshold]
+    return hits
+
+
+_WORD = re.compile(r"\w+")
+
+
+def keyword_terms(text: str) -> list[str]:
+    """The distinct words of a keyword query, lowercased, in order. Providers search these (any
+    of them, ranked by relevance) rather than parse `text` in their backend's query syntax, so
+    quotes and operators in user text are inert."""
+    return list(dict.fromkeys(_WORD.findall(text.lower())))
+
+
+def normalised_keyword_scores(hits: list[ScoredChunk]) -> list[ScoredChunk]:
+    """Keyword scores divided by the best one (the contract's [0, 1] normalisation)."""
+    best = max((h.score for h in hits), default=0.0)
+    if best <= 0:
+        return hits
+    return [ScoredChunk(chunk=h.chunk, score=h.score / best) for h in hits]

@@ -30,14 +30,18 @@ from ogx.providers.resolver import (
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
 from ogx.server import body
-from ogx.server.errors import ErrorLayer
+from ogx.server.errors import ErrorLayer, openai_envelope
 from ogx.server.provider_data import ProviderDataMiddleware
-from ogx.server.routes import anthropic, google, inspect, models, openai_inference
+from ogx.server.routes import anthropic, google, inspect, models, openai_inference, vector_io
 from ogx.server.routes import conversations as conversations_routes
 from ogx.server.routes import files as files_routes
+from ogx.server.routes import tools as tools_routes
+from ogx.server.routes import vector_stores as vector_stores_routes
 from ogx.server.services import Services
 from ogx.storage import create_engine, migrate, resolve_storage_url
 from ogx.stores.chat_completions import ChatCompletionStore
+from ogx.tools import start_tools, with_outbound_policy
+from ogx.vector_stores import VectorStoresService
 from ogx_api import Api
 
 logger = logging.getLogger(__name__)
@@ -52,7 +56,7 @@ def create_app(
     environ: Mapping[str, str] | None = None,
 ) -> FastAPI:
     plugins = plugins if plugins is not None else PluginManager()
-    config = with_localfs_defaults(config, environ)
+    config = with_outbound_policy(with_localfs_defaults(config, environ))
     prepared = prepare_providers(config, plugins)
     storage_url = resolve_storage_url(config.storage.url, config.name or "default", environ)
 
@@ -86,8 +90,16 @@ def create_app(
             stack.callback(refresher.cancel)
             files = await start_files(config, instances, engine, stack, environ)
             jobs = JobQueue(engine)
-            interactions = InteractionsService(inference, InteractionStore(engine))  # type: ignore[arg-type]
-            stack.push_async_callback(interactions.close)
+            vector_stores = VectorStoresService(
+                engine,
+                files=files,
+                inference=inference,  # type: ignore[arg-type]
+                providers={i.provider_id: i.impl for i in instances if i.api is Api.vector_io},
+                jobs=jobs,
+            )
+            await vector_stores.start()
+            tools = await start_tools(config, instances, engine, stack)
+            interactions = InteractionsService(inference, InteractionStore(engine), jobs)  # type: ignore[arg-type]
             # Last to start, first to stop: handlers may use any service above.
             job_runner = JobRunner(jobs)
             await job_runner.start()
@@ -103,6 +115,8 @@ def create_app(
                 interactions=interactions,
                 files=files,
                 jobs=jobs,
+                vector_stores=vector_stores,
+                tools=tools,
                 conversations=ConversationsService(engine),
             )
             logger.info(
@@ -120,13 +134,19 @@ def create_app(
     errors.install(app)
     app.state.errors = errors
     errors.register("/v1alpha", google_envelope)
+    errors.register("/v1alpha/file-processors", openai_envelope)
     errors.register("/v1/messages", anthropic_envelope)
     validators = provider_data_validators(prepared)
     if validators:
         app.add_middleware(ProviderDataMiddleware, validators=validators, errors=errors)
-    for module in (openai_inference, models, inspect, google, anthropic):
+    # Routes are matched in order, each failed match costing µs: the hot paths first, and the
+    # two Messages routes before the dozen of the OpenAI router that /v1/messages would try.
+    for module in (anthropic, openai_inference, models, inspect, google):
         app.include_router(module.router)
     app.include_router(files_routes.router)
+    app.include_router(vector_stores_routes.router)
+    app.include_router(vector_io.router)
+    app.include_router(tools_routes.router)
     app.include_router(conversations_routes.router)
     body.install_schemas(app)
     return app

@@ -16,6 +16,8 @@ from ogx.providers.resolver import ProviderInstance
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
 from ogx.stores.chat_completions import ChatCompletionStore
+from ogx.tools import ToolsService
+from ogx.vector_stores import VectorStoresService
 
 
 @dataclass
@@ -30,6 +32,8 @@ class Services:
     interactions: InteractionsService
     files: FilesService
     jobs: JobQueue
+    vector_stores: VectorStoresService
+    tools: ToolsService
     conversations: ConversationsService
 
 

@@ -3,7 +3,6 @@ share one file; PostgreSQL is reached through asyncpg."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 import zlib
@@ -17,16 +16,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from ogx_api.paths import default_data_dir
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-
-
-def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """`OGX_DATA_DIR`, else `$XDG_DATA_HOME/ogx`, else `~/.local/share/ogx`."""
-    env = os.environ if environ is None else environ
-    if env.get("OGX_DATA_DIR"):
-        return Path(env["OGX_DATA_DIR"]).expanduser()
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "ogx"
 
 
 def resolve_storage_url(url: str | None, name: str, environ: Mapping[str, str] | None = None) -> str:
@@ -54,8 +46,22 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
-        return engine
+        return _SQLiteEngine(engine.sync_engine)
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class _SQLiteEngine(AsyncEngine):
+    """`begin()` takes SQLite's write lock up front (`BEGIN IMMEDIATE`). A deferred transaction
+    that reads before it writes fails at once with "database is locked" when another connection
+    wrote in between (WAL cannot upgrade a stale read snapshot, and the busy timeout does not
+    apply); an immediate one queues on the busy timeout instead. `connect()` reads stay deferred."""
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        async with self.connect() as conn:
+            conn = await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            async with conn.begin():
+                yield conn
 
 
 def _switch_to_wal(cursor: Any) -> None:

@@ -1,0 +1,36 @@
+"""Configuration of the `inline::faiss` provider. Importing it imports neither FAISS nor numpy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FaissConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    storage_dir: Path | None = Field(
+        default=None,
+        description="Directory of the indexes (one SQLite file and one FAISS snapshot per index). "
+        "Default: `<data dir>/faiss`, where the data dir is $OGX_DATA_DIR, else "
+        "$XDG_DATA_HOME/ogx, else ~/.local/share/ogx.",
+    )
+    hnsw_m: int = Field(default=32, ge=4, le=128, description="HNSW graph degree (FAISS `M`).")
+    ef_construction: int = Field(default=64, ge=8, le=1024, description="HNSW build-time beam width.")
+    ef_search: int = Field(
+        default=64, ge=8, le=4096, description="HNSW search beam width (raised to `k` when `k` is larger)."
+    )
+    exact_search_max: int = Field(
+        default=4096,
+        ge=0,
+        description="Search exactly (a matrix product over the candidates) when at most this many "
+        "chunks can match: small indexes and selective filters get exact results.",
+    )
+    compact_dead_fraction: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="Rebuild the HNSW graph once this fraction of its vectors belongs to deleted or "
+        "replaced chunks (HNSW cannot remove vectors in place).",
+    )

@@ -1,0 +1,232 @@
+"""The in-memory half of an index: normalised vectors in a FAISS HNSW graph (inner product, so
+scores are cosine similarities), the chunk label of each graph position, and the attributes of
+each live position grouped by value (chunks of one file share theirs, so a filter is evaluated
+once per distinct attribute set, with the reference `matches()`).
+
+HNSW cannot remove a vector: a deleted or replaced chunk's position is only marked dead and
+skipped by an `IDSelector`; once dead positions reach `compact_dead_fraction` the graph is
+rebuilt from the live vectors. Small candidate sets (small indexes, selective filters) are
+searched exactly with a matrix product instead of the graph.
+
+Snapshots are one `.npz` file (graph, labels, the store version they reflect), written to a
+temporary file, fsynced and renamed over the old one, so a crash leaves the old or the new.
+Not thread-safe: the caller serialises access.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from ogx_api.vector_io import AttributeValue, Filter, matches
+from ogx_faiss.store import Row, attributes_key
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GraphParams:
+    m: int
+    ef_construction: int
+    ef_search: int
+    exact_search_max: int
+    compact_dead_fraction: float
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1, norms)
+
+
+class VectorGraph:
+    def __init__(self, dimension: int, params: GraphParams) -> None:
+        self.dimension = dimension
+        self.params = params
+        self._graph = self._new_graph()
+        self._labels = np.empty(0, dtype=np.int64)  # position -> chunk label
+        self._alive = np.empty(0, dtype=bool)
+        self._position: dict[int, int] = {}  # live label -> position
+        self._groups: dict[str, tuple[dict[str, AttributeValue], set[int]]] = {}
+        self._group_of: dict[int, str] = {}  # live position -> attributes key
+
+    @property
+    def size(self) -> int:
+        return len(self._position)
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def add(self, rows: list[Row], vectors: np.ndarray) -> None:
+        """Add normalised `vectors` (one per row, in order)."""
+        if not rows:
+            return
+        start = len(self._labels)
+        self._graph.add(vectors)
+        self._labels = np.concatenate(
+            [self._labels, np.fromiter((r.label for r in rows), np.int64, len(rows))]
+        )
+        self._alive = np.concatenate([self._alive, np.ones(len(rows), dtype=bool)])
+        for offset, row in enumerate(rows):
+            self._track(start + offset, row)
+
+    def remove(self, labels: list[int]) -> None:
+        for label in labels:
+            position = self._position.pop(label, None)
+            if position is None:
+                continue
+            self._alive[position] = False
+            key = self._group_of.pop(position)
+            members = self._groups[key][1]
+            members.discard(position)
+            if not members:
+                del self._groups[key]
+        dead = len(self._labels) - self.size
+        if dead and dead >= self.params.compact_dead_fraction * len(self._labels):
+            self._compact()
+
+    # -- search ----------------------------------------------------------------------------
+
+    def search(self, query: np.ndarray, k: int, filter_: Filter | None) -> list[tuple[int, float]]:
+        """(label, cosine similarity) of the `k` nearest live vectors passing `filter_`, best first."""
+        candidates = None if filter_ is None else self.matching_positions(filter_)
+        count = self.size if candidates is None else len(candidates)
+        if count == 0:
+            return []
+        k = min(k, count)
+        if count <= self.params.exact_search_max:
+            return self._exact(query, k, candidates)
+        hits = self._approximate(query, k, candidates)
+        # The graph can miss neighbours behind a very selective filter; never return fewer than k.
+        return hits if len(hits) == k else self._exact(query, k, candidates)
+
+    def matching_positions(self, filter_: Filter) -> np.ndarray:
+        chosen = [members for attributes, members in self._groups.values() if matches(filter_, attributes)]
+        if not chosen:
+            return np.empty(0, dtype=np.int64)
+        return np.fromiter((p for members in chosen for p in members), np.int64)
+
+    def attributes_of(self, label: int) -> dict[str, AttributeValue] | None:
+        position = self._position.get(label)
+        return None if position is None else self._groups[self._group_of[position]][0]
+
+    def _exact(self, query: np.ndarray, k: int, candidates: np.ndarray | None) -> list[tuple[int, float]]:
+        vectors = self._stored_vectors()
+        if candidates is None:
+            candidates = np.flatnonzero(self._alive)
+            if len(candidates) == len(self._alive):
+                candidates = None
+        scores = (vectors if candidates is None else vectors[candidates]) @ query
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        positions = top if candidates is None else candidates[top]
+        return [(int(self._labels[p]), float(scores[i])) for p, i in zip(positions, top, strict=True)]
+
+    def _approximate(
+        self, query: np.ndarray, k: int, candidates: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        params = faiss.SearchParametersHNSW(efSearch=max(self.params.ef_search, k))
+        if candidates is not None:
+            params.sel = _bitmap_selector(len(self._labels), candidates)
+        elif self.size < len(self._labels):
+            params.sel = _bitmap_selector(len(self._labels), np.flatnonzero(self._alive))
+        scores, positions = self._graph.search(query.reshape(1, -1), k, params=params)
+        return [
+            (int(self._labels[p]), float(s)) for p, s in zip(positions[0], scores[0], strict=True) if p >= 0
+        ]
+
+    # -- snapshots -------------------------------------------------------------------------
+
+    def save(self, path: Path, version: int) -> None:
+        temp = path.with_name(f".{path.name}.tmp")
+        with temp.open("wb") as file:
+            np.savez(
+                file,
+                graph=faiss.serialize_index(self._graph),
+                labels=self._labels,
+                alive=self._alive,
+                version=np.int64(version),
+            )
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+        _fsync_directory(path.parent)
+
+    @classmethod
+    def load(
+        cls, path: Path, version: int, dimension: int, params: GraphParams, rows: list[Row]
+    ) -> VectorGraph | None:
+        """The snapshot at `path` if it reflects store `version`, else None. `rows` are the
+        store's live chunks."""
+        try:
+            with np.load(path) as saved:
+                if int(saved["version"]) != version:
+                    return None
+                graph = faiss.deserialize_index(saved["graph"])
+                labels, alive = saved["labels"], saved["alive"]
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # numpy, zipfile and FAISS each raise their own on a damaged file
+            logger.warning("ignoring the damaged snapshot %s: %s", path, exc)
+            return None
+        if graph.d != dimension or graph.ntotal != len(labels):
+            return None
+        loaded = cls(dimension, params)
+        loaded._graph, loaded._labels, loaded._alive = graph, labels, alive
+        by_label = {r.label: r for r in rows}
+        for position in np.flatnonzero(alive):
+            row = by_label.get(int(labels[position]))
+            if row is None:
+                return None
+            loaded._track(int(position), row)
+        return loaded if loaded.size == len(rows) else None
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _new_graph(self) -> faiss.IndexHNSWFlat:
+        graph = faiss.IndexHNSWFlat(self.dimension, self.params.m, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = self.params.ef_construction
+        return graph
+
+    def _track(self, position: int, row: Row) -> None:
+        self._position[row.label] = position
+        key = attributes_key(row.attributes)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = (row.attributes, set())
+        group[1].add(position)
+        self._group_of[position] = key
+
+    def _stored_vectors(self) -> np.ndarray:
+        storage = faiss.downcast_index(self._graph.storage)
+        count = storage.ntotal
+        return faiss.rev_swig_ptr(storage.get_xb(), count * self.dimension).reshape(count, self.dimension)
+
+    def _compact(self) -> None:
+        live = np.flatnonzero(self._alive)
+        vectors = self._stored_vectors()[live].copy()
+        rows = [Row(int(self._labels[p]), self._groups[self._group_of[int(p)]][0]) for p in live]
+        fresh = VectorGraph(self.dimension, self.params)
+        fresh.add(rows, vectors)
+        self.__dict__.update(fresh.__dict__)
+
+
+def _bitmap_selector(total: int, positions: np.ndarray) -> faiss.IDSelectorBitmap:
+    mask = np.zeros(total, dtype=bool)
+    mask[positions] = True
+    bits = np.packbits(mask, bitorder="little")
+    selector = faiss.IDSelectorBitmap(total, faiss.swig_ptr(bits))
+    selector.referenced_bits = bits  # the selector only points at the array: keep it alive
+    return selector
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,1 @@
+"""OGX vector-io provider `remote::pgvector`: PostgreSQL with pgvector and full-text search."""
