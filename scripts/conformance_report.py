@@ -36,6 +36,9 @@ SPEC_FILES = {
     "anthropic": "anthropic-spec.json",
     "google": "google-interactions-spec.json",
 }
+# A family scored on its own within a vendor's spec (path prefix -> label), so a large new surface
+# is measured by itself and does not hide a drop in the endpoints that were there before.
+FAMILIES = {"openai": {"/v1/responses": "openai-responses"}}
 METHODS = ("get", "post", "put", "patch", "delete")
 MAX_DEPTH = 7
 SCALARS = {"string", "number", "integer", "boolean", "null"}
@@ -247,16 +250,23 @@ class Comparison:
         if o is None:
             return None
         candidates = o.variants or [o]
-        for key, raw in v.properties.items():
-            const = normalise(raw, self.vendor).enum
-            if const is None or len(const) != 1:
-                continue
-            for candidate in candidates:
-                if (
+        consts = {
+            key: const
+            for key, raw in v.properties.items()
+            if (const := normalise(raw, self.vendor).enum) is not None and len(const) == 1
+        }
+        if consts:  # the member agreeing on the most constants (`type`, and `name` for some tools)
+            scores = [
+                sum(
                     key in candidate.properties
                     and normalise(candidate.properties[key], self.ours).enum == const
-                ):
-                    return candidate
+                    for key, const in consts.items()
+                )
+                for candidate in candidates
+            ]
+            best = max(scores)
+            if best:
+                return candidates[scores.index(best)]
         same_kind = [c for c in candidates if _kind(c) == _kind(v)]
         if not same_kind:
             return None
@@ -376,6 +386,7 @@ def compare(
             if method not in item or method not in vendor_item:
                 continue
             endpoint = f"{method.upper()} {path}"
+            label = next((f for prefix, f in FAMILIES.get(api, {}).items() if path.startswith(prefix)), api)
             for where in ("request", "response"):
                 v_schema = _json_schema(vendor_item[method], docs[api], where == "response")
                 if v_schema is None:
@@ -383,13 +394,13 @@ def compare(
                 o_schema = _json_schema(item[method], our_doc, where == "response")
                 comparison = Comparison(docs[api], our_doc, where, max_depth)
                 for prop, ok, reason in comparison.body(v_schema, o_schema):
-                    checks.append(Check(api, endpoint, where, prop, ok, reason))
+                    checks.append(Check(label, endpoint, where, prop, ok, reason))
     return checks
 
 
 def summarise(checks: list[Check]) -> dict[str, dict[str, Any]]:
     summary: dict[str, dict[str, Any]] = {}
-    for api in SPEC_FILES:
+    for api in [*SPEC_FILES, *(f for families in FAMILIES.values() for f in families.values())]:
         mine = [c for c in checks if c.api == api]
         if not mine:
             continue

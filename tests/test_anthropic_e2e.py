@@ -38,7 +38,14 @@ def _has_image(request):
     )
 
 
+EDITOR_CALL = {"command": "view", "path": "/repo/README.md"}
+
 RULES = [
+    Rule(
+        tool="str_replace_based_edit_tool",
+        last_role="user",
+        reply=Reply(tool_calls=[ToolCall("str_replace_based_edit_tool", EDITOR_CALL)]),
+    ),
     Rule(
         tool="get_weather",
         last_role="user",
@@ -235,6 +242,32 @@ def test_tool_result_error(client, backend):
         "tool_call_id": "toolu_1",
         "content": "Error: no such city",
     }
+
+
+def test_anthropic_defined_client_tools_and_server_tools(client, backend):
+    editor = {"type": "text_editor_20250728", "name": "str_replace_based_edit_tool", "max_characters": 4000}
+    message = client.messages.create(
+        model=MODEL,
+        max_tokens=64,
+        tools=[editor],
+        messages=[{"role": "user", "content": "Show me the README."}],
+    )
+    (call,) = message.content
+    assert (
+        call.type == "tool_use" and call.name == "str_replace_based_edit_tool" and call.input == EDITOR_CALL
+    )
+    offered = backend.requests[-1]["tools"][0]["function"]
+    assert "view" in offered["parameters"]["properties"]["command"]["enum"]
+
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(
+            model=MODEL,
+            max_tokens=64,
+            tools=[{"type": "web_search_20250305", "name": "web_search", "max_uses": 3}],
+            messages=[{"role": "user", "content": "News?"}],
+        )
+    assert caught.value.body["error"]["type"] == "invalid_request_error"
+    assert "web_search_20250305" in caught.value.body["error"]["message"]
 
 
 def test_images_base64_and_url(client, backend):

@@ -197,6 +197,26 @@ def test_union_members_are_paired_by_their_constant_property():
     assert 0 < score < 100
 
 
+def test_union_members_are_paired_on_every_constant_they_share():
+    def tool(name: str, kind: str, extra: str) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {"name": {"const": name}, "type": {"const": kind}, extra: {"type": "string"}},
+        }
+
+    vendor = {
+        "type": "object",
+        "properties": {
+            "tools": {
+                "type": "array",
+                "items": {"oneOf": [tool("web", "web_1", "a"), tool("web", "web_2", "b")]},
+            }
+        },
+    }
+    score, bad = _score(vendor, vendor)
+    assert score == 100 and not bad, "`web_2` pairs with our `web_2`, not the first `web` tool"
+
+
 def test_paths_map_to_each_vendors_prefix():
     paths = {
         "openai": {

@@ -178,3 +178,27 @@ async def test_capability_flags_skip_their_tests() -> None:
 
     with pytest.raises(pytest.skip.Exception, match="supports_embeddings"):
         await WithoutEmbeddings().test_embeddings(object(), EMBEDDING_MODEL)  # type: ignore[arg-type]
+
+
+async def test_without_chat_the_chat_tests_skip_and_the_refusal_is_checked() -> None:
+    class EmbeddingsOnly(InferenceProviderConformance):
+        supports_chat = False
+
+    suite = EmbeddingsOnly()
+    for name in ("test_chat_completion", "test_completion", "test_named_tool_choice_calls_the_tool"):
+        with pytest.raises(pytest.skip.Exception, match="supports_chat"):
+            await getattr(suite, name)(object(), "any-model")
+    with pytest.raises(pytest.skip.Exception, match="supports_chat is True"):
+        await InferenceProviderConformance().test_chat_is_refused_with_a_typed_error(object(), "m")  # type: ignore[arg-type]
+
+
+async def test_the_refusal_check_fails_a_provider_that_answers_chat() -> None:
+    backend = ScriptedBackend()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(backend)) as client:
+        provider = await started(client)
+
+        class ClaimsNoChat(InferenceProviderConformance):
+            supports_chat = False
+
+        with pytest.raises(pytest.fail.Exception):
+            await ClaimsNoChat().test_chat_is_refused_with_a_typed_error(provider, CHAT_MODEL)

@@ -323,3 +323,25 @@ async def test_models_answer_without_data_is_provider_error() -> None:
     async with adapter(lambda r: httpx.Response(200, json={"models": []})) as provider:
         with pytest.raises(ProviderError, match="data"):
             await provider.list_models()
+
+
+def test_custom_tool_calls_in_an_assistant_turn_are_accepted_and_relayed() -> None:
+    call = {"id": "call_1", "type": "custom", "custom": {"name": "grep", "input": "TODO src/"}}
+    request = ChatCompletionRequest.model_validate(
+        {
+            "model": "m",
+            "messages": [
+                {"role": "user", "content": "find the TODOs"},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "src/a.py: TODO"},
+            ],
+        }
+    )
+    assert request.backend_payload()["messages"][1]["tool_calls"] == [call]
+    with pytest.raises(ValidationError):
+        ChatCompletionRequest.model_validate(
+            {
+                "model": "m",
+                "messages": [{"role": "assistant", "tool_calls": [{**call, "custom": {"name": "x"}}]}],
+            }
+        )

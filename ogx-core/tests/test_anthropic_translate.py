@@ -240,7 +240,10 @@ def test_count_request_translates_without_sampling_parameters():
 @pytest.mark.parametrize(
     ("block", "needle"),
     [
-        ({"type": "search_result", "source": "x", "title": "t", "content": []}, "'search_result'"),
+        (
+            {"type": "container_upload", "file_id": "file_1"},
+            "'container_upload' are not supported in a user turn: it belongs to Anthropic's server tools",
+        ),
         ({"type": "document", "source": {"type": "url", "url": "https://x/a.pdf"}}, "not fetched"),
     ],
 )

@@ -285,6 +285,7 @@ def test_load_run_config_substitutes_from_the_given_environ(tmp_path) -> None:
 
 
 EMBEDDED = ["llama-cpp", "minilm"]
+TOOL_RUNTIMES = ["builtin", "mcp"]  # always on
 
 
 @pytest.mark.parametrize(
@@ -307,4 +308,4 @@ def test_starter_serves_the_embedded_models_and_switches_remote_providers_on_by_
     with resources.as_file(resources.files("ogx.distributions") / "starter.yaml") as path:
         config = load_run_config(path, environ=environ)
     assert config.name == "starter"
-    assert [p.provider_id for _, p in config.enabled_providers()] == provider_ids
+    assert [p.provider_id for _, p in config.enabled_providers()] == [*provider_ids, *TOOL_RUNTIMES]

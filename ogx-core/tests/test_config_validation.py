@@ -406,7 +406,7 @@ def test_unknown_provider_type_lists_installed_types_and_suggests_a_package() ->
     [problem] = resolver_problems(tree, manager(spec(), spec("inline::other")))
     assert problem == (
         "providers.inference[0].provider_type: no installed plugin provides 'remote::ollama' "
-        "(installed provider types: inline::localfs, inline::other, remote::fake); is ogx-ollama installed?"
+        "(installed provider types: inline::builtin, inline::localfs, inline::other, remote::fake); is ogx-ollama installed?"
     )
 
 
@@ -420,7 +420,7 @@ def test_unknown_provider_type_names_plugins_that_failed_to_load() -> None:
     )
     tree = {"version": 2, "providers": {"inference": [provider("o", "remote::ollama")]}}
     [problem] = resolver_problems(tree, manager(spec(), extra=(broken_plugin,)))
-    assert "(installed provider types: inline::localfs, remote::fake)" in problem
+    assert "(installed provider types: inline::builtin, inline::localfs, remote::fake)" in problem
     assert (
         "plugins that failed to load: broken (ogx-broken 2.0): ogx_provider_specs() failed: RuntimeError: boom"
         in problem

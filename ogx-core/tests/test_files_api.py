@@ -62,20 +62,6 @@ async def in_chunks(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
         yield data[start : start + size]
 
 
-class PrincipalFromHeader:
-    """Test-only stand-in for authentication: `x-test-principal` becomes the request's owner."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http":
-            principal = dict(scope["headers"]).get(b"x-test-principal")
-            if principal:
-                scope.setdefault("state", {})["principal"] = principal.decode()
-        await self.app(scope, receive, send)
-
-
 async def test_upload_retrieve_content_and_delete(serve, tmp_path):
     content = "naïve café ☕\n".encode() * 1000
     async with serve(localfs(tmp_path)) as (client, _):
@@ -284,10 +270,10 @@ async def test_expired_files_disappear_and_are_swept(serve, tmp_path):
     assert expiring_id not in stored(tmp_path)
 
 
-async def test_each_owner_sees_only_their_files(serve, tmp_path):
+async def test_each_owner_sees_only_their_files(serve, tmp_path, principal_from_header):
     alice, bob = {"x-test-principal": "alice"}, {"x-test-principal": "bob"}
     async with serve(localfs(tmp_path)) as (client, app):
-        app.add_middleware(PrincipalFromHeader)
+        app.add_middleware(principal_from_header)
         mine = (
             await client.post(
                 "/v1/files",

@@ -14,6 +14,7 @@ import pytest
 from ogx.google import InteractionsService, InteractionStore
 from ogx.google.schema import CreateInteractionRequest
 from ogx.google.translate import chat_request, input_turns
+from ogx.jobs import JobQueue, JobRunner
 from ogx.storage import create_engine, migrate, resolve_storage_url
 from ogx_api import InvalidRequest, NotFound, ProviderError
 
@@ -65,6 +66,8 @@ class ScriptedRouter:
     async def chat_completion(self, request: Any, owner: str | None = None) -> dict[str, Any]:
         self.requests.append(request)
         answer = self.answers.pop(0)
+        if answer == "crash":
+            raise RuntimeError("a bug, not an OGXError")
         if answer == "block":
             try:
                 await self.release.wait()
@@ -124,7 +127,7 @@ async def test_function_call_then_result_round_trip(store):
         ),
         _completion({"content": "Sunny in Paris."}),
     )
-    service = InteractionsService(router, store)  # type: ignore[arg-type]
+    service = _service(router, store)
     first = await service.create(
         _request(input="Weather in Paris?", tools=[WEATHER], generation_config={"tool_choice": "any"}), None
     )
@@ -201,7 +204,7 @@ async def test_streamed_thought_text_and_function_call(store):
         _chunk(usage={"prompt_tokens": 7, "completion_tokens": 9, "total_tokens": 16}),
     ]
     router = ScriptedRouter(chunks)
-    service = InteractionsService(router, store)  # type: ignore[arg-type]
+    service = _service(router, store)
     events = await _collect(await service.create(_request(input="Oslo?", tools=[WEATHER], stream=True), None))
     shape = [(e["event_type"], e.get("index")) for e in events]
     assert shape == [
@@ -235,35 +238,86 @@ async def test_streamed_thought_text_and_function_call(store):
     assert await service.get(final["id"], None) == final
 
 
+def _service(router: ScriptedRouter, store: InteractionStore) -> InteractionsService:
+    return InteractionsService(router, store, JobQueue(store._engine))  # type: ignore[arg-type]
+
+
+def _runner(service: InteractionsService) -> JobRunner:
+    return JobRunner(service._jobs, poll_interval=0.02, shutdown_timeout=0.05)
+
+
+async def _until(condition: Any) -> None:
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 (the state lives in another task and the database)
+            await asyncio.sleep(0.01)
+
+
 async def test_cancel_stops_a_running_background_interaction(store):
     router = ScriptedRouter("block")
-    service = InteractionsService(router, store)  # type: ignore[arg-type]
+    service = _service(router, store)
+    runner = _runner(service)
+    await runner.start()
     created = await service.create(_request(input="slow", background=True), None)
     assert isinstance(created, dict) and created["status"] == "in_progress"
-    await asyncio.sleep(0.01)
+    await _until(lambda: router.requests)
     cancelled = await service.cancel(created["id"], None)
-    await asyncio.sleep(0.01)
     assert cancelled["status"] == "cancelled"
-    assert router.cancelled, "the upstream call is cancelled"
+    await _until(lambda: router.cancelled)  # the job's handler, and with it the upstream call
     assert (await service.get(created["id"], None))["status"] == "cancelled"
     with pytest.raises(InvalidRequest):
         await service.cancel(created["id"], None)
-    await service.close()
+    await runner.stop()
 
 
-async def test_a_continuation_of_a_running_interaction_is_refused(store):
-    router = ScriptedRouter("block")
-    service = InteractionsService(router, store)  # type: ignore[arg-type]
+async def test_a_background_interaction_survives_a_restart(store):
+    router = ScriptedRouter("block", _completion({"content": "done at last"}))
+    service = _service(router, store)
+    first = _runner(service)
+    await first.start()
     created = await service.create(_request(input="slow", background=True), None)
+    await _until(lambda: router.requests)
     with pytest.raises(InvalidRequest) as caught:
         await service.create(_request(input="and?", previous_interaction_id=created["id"]), None)
-    assert caught.value.param == "previous_interaction_id"
-    await service.close()
-    assert (await service.get(created["id"], None))["status"] == "failed", "a stopped server fails its work"
+    assert caught.value.param == "previous_interaction_id", "a running interaction cannot be continued"
+    await first.stop()  # the server stops: the job is handed back, the interaction still runs
+    assert router.cancelled and (await service.get(created["id"], None))["status"] == "in_progress"
+    restarted = _service(router, store)  # a new process: a new queue and runner, the same database
+    second = _runner(restarted)
+    await second.start()
+    await _until(lambda: len(router.requests) == 2)
+    await second.stop()
+    done = await restarted.get(created["id"], None)
+    assert done["status"] == "completed" and done["outputs"] == [{"type": "text", "text": "done at last"}]
+
+
+async def test_a_background_interaction_that_keeps_crashing_ends_failed(store):
+    router = ScriptedRouter("crash", "crash", "crash")
+    service = _service(router, store)
+    runner = JobRunner(service._jobs, poll_interval=0.02, retry_base=0.01, shutdown_timeout=0.05)
+    await runner.start()
+    created = await service.create(_request(input="x", background=True), None)
+    await _until(lambda: len(router.requests) == 3)
+    await _until(lambda: not runner._running)
+    await runner.stop()
+    assert (await service.get(created["id"], None))["status"] == "failed", "after its last attempt"
+
+
+async def test_deleting_a_running_background_interaction_cancels_its_job(store):
+    router = ScriptedRouter("block")
+    service = _service(router, store)
+    runner = _runner(service)
+    await runner.start()
+    created = await service.create(_request(input="slow", background=True), None)
+    await _until(lambda: router.requests)
+    assert await service.delete(created["id"], None) == {}
+    await _until(lambda: router.cancelled)
+    with pytest.raises(NotFound):
+        await service.get(created["id"], None)
+    await runner.stop()
 
 
 async def test_interactions_are_per_owner(store):
-    service = InteractionsService(ScriptedRouter(_completion({"content": "hi"})), store)  # type: ignore[arg-type]
+    service = _service(ScriptedRouter(_completion({"content": "hi"})), store)
     created = await service.create(_request(input="x"), "alice")
     assert isinstance(created, dict)
     assert (await service.get(created["id"], "alice"))["id"] == created["id"]
@@ -282,7 +336,7 @@ async def test_model_arguments_that_are_not_json_are_a_provider_error(store):
             "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{oops"}}],
         }
     )
-    service = InteractionsService(ScriptedRouter(bad), store)  # type: ignore[arg-type]
+    service = _service(ScriptedRouter(bad), store)
     with pytest.raises(ProviderError):
         await service.create(_request(input="x"), None)
 

@@ -373,3 +373,30 @@ async def test_the_server_runs_jobs_submitted_through_its_services(serve, tmp_pa
         job_id = await jobs.submit("echo", {"hello": "world"})
         await eventually(lambda: status_is(jobs, job_id, JobStatus.succeeded))
         assert (await jobs.get(job_id)).result == {"hello": "world"}
+
+
+async def test_the_failure_hook_runs_once_when_a_job_fails_for_good(engine):
+    """Also when the handler never ran its last attempt (its worker died), so whatever the job
+    was to finish (a vector-store file) can be marked failed instead of staying in progress."""
+    queue = JobQueue(engine)
+    failed: list[tuple[str, str]] = []
+
+    async def handler(job: Job) -> None:
+        raise RuntimeError("backend down")
+
+    async def on_failed(job: Job, error: str) -> None:
+        failed.append((job.id, error))
+
+    queue.register("work", handler, on_failed=on_failed)
+    retried = await queue.submit("work", {}, max_attempts=2)
+    abandoned = await queue.submit("work", {}, max_attempts=2)
+    await leave_running(engine, abandoned, attempts=2, expired_ago=1)
+    runner = JobRunner(queue, **FAST)
+    await runner.start()
+    try:
+        await eventually(lambda: len(failed) == 2)
+        await asyncio.sleep(0.1)
+    finally:
+        await runner.stop()
+    assert dict(failed)[retried] == "RuntimeError: backend down"
+    assert "lease expired" in dict(failed)[abandoned] and len(failed) == 2

@@ -57,7 +57,10 @@ def test_builtin_plugin_is_always_registered_first() -> None:
     manager = build()
     assert manager.plugins == [BUILTIN]
     assert manager.failures == []
-    assert {t: s.plugin for t, s in manager.provider_specs.items()} == {"inline::localfs": BUILTIN}
+    assert {t: s.plugin for t, s in manager.provider_specs.items()} == {
+        "inline::localfs": BUILTIN,
+        "inline::builtin": BUILTIN,
+    }
 
 
 def test_builtin_plugin_ships_the_starter_distribution() -> None:

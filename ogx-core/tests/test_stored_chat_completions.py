@@ -91,6 +91,26 @@ async def test_messages_update_and_delete(serve, fake_inference):
     assert gone.status_code == 404 and gone.json()["error"]["param"] == "completion_id"
 
 
+async def test_stored_messages_and_completions_have_openais_shape(serve, fake_inference):
+    parts = [
+        {"type": "text", "text": "What is"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+        {"type": "text", "text": "this?"},
+    ]
+    body = {"model": "fake/fake-llm", "store": True, "messages": [{"role": "user", "content": parts}]}
+    async with serve(fake_inference()) as (client, _):
+        created = (await client.post("/v1/chat/completions", json=body)).json()
+        messages = (await client.get(f"/v1/chat/completions/{created['id']}/messages")).json()
+        stored = (await client.get(f"/v1/chat/completions/{created['id']}")).json()
+    (message,) = messages["data"]
+    assert message["content"] == "What is\nthis?" and message["content_parts"] == parts
+    assert message["refusal"] is None
+    for completion in (created, stored):
+        choice = completion["choices"][0]
+        assert choice["logprobs"] is None, "always present, as OpenAI sends it"
+        assert choice["message"]["refusal"] is None and choice["message"]["annotations"] == []
+
+
 async def test_stored_completions_survive_a_restart(serve, fake_inference):
     async with serve(fake_inference()) as (client, _):
         completion_id = (await client.post("/v1/chat/completions", json=chat("keep", store=True))).json()[

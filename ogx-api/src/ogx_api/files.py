@@ -18,6 +18,19 @@ from ogx_api.provider import Provider
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
 
+FilePurpose = Literal[
+    "assistants",
+    "assistants_output",
+    "batch",
+    "batch_output",
+    "fine-tune",
+    "fine-tune-results",
+    "vision",
+    "user_data",
+    "evals",
+]
+
+
 class OpenAIFile(TypedDict):
     """A file's metadata as the files endpoints return it; times are unix seconds."""
 
@@ -27,7 +40,7 @@ class OpenAIFile(TypedDict):
     created_at: int
     expires_at: NotRequired[int | None]
     filename: str
-    purpose: str
+    purpose: FilePurpose
     status: Literal["uploaded", "processed", "error"]
     status_details: NotRequired[str | None]
 

@@ -30,6 +30,12 @@ def reset_provider_data(token: Token[dict[str, Any] | None]) -> None:
     _current.reset(token)
 
 
+def provider_data_keys() -> frozenset[str]:
+    """The top-level keys of this request's `X-OGX-Provider-Data` (empty without the header)."""
+    raw = _current.get()
+    return frozenset(raw) if raw else frozenset()
+
+
 def provider_data(model: type[M]) -> M | None:
     """This request's provider data validated as `model`, or None when the client sent none."""
     raw = _current.get()

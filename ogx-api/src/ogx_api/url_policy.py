@@ -22,6 +22,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -98,6 +99,19 @@ class UrlPolicy(BaseModel):
     resolve_timeout: Annotated[float, Field(gt=0)] = Field(
         default=5.0, description="Seconds allowed for resolving a host name."
     )
+    trusted_urls: tuple[str, ...] = Field(
+        default=(),
+        description="URLs the deployment itself configured (the server adds its connectors' and "
+        "declared tool groups'): a URL with the same scheme, host and port passes every rule.",
+    )
+
+    @cached_property
+    def _trusted_origins(self) -> frozenset[tuple[str, str, int | None]]:
+        return frozenset(origin for url in self.trusted_urls if (origin := _origin(url)) is not None)
+
+    def is_trusted(self, url: str) -> bool:
+        """Whether `url` has the origin of one of `trusted_urls`."""
+        return bool(self.trusted_urls) and _origin(url) in self._trusted_origins
 
     @field_validator("allowed_schemes")
     @classmethod
@@ -120,6 +134,8 @@ class UrlPolicy(BaseModel):
         refused the URL, or `ProviderUnavailable` when the host cannot be resolved in time.
         """
         host, port = self._check_syntax(url, param)
+        if self.is_trusted(url):
+            return []
         literal = _ip_literal(host)
         if literal is not None:
             addresses: Sequence[IPAddress] = [literal]
@@ -140,11 +156,15 @@ class UrlPolicy(BaseModel):
     def check_resolved(self, url: str, addresses: Sequence[IPAddress], *, param: str | None = None) -> None:
         """Check `url` given the addresses its host resolved to (no I/O)."""
         self._check_syntax(url, param)
+        if self.is_trusted(url):
+            return
         for address in addresses:
             self._check_address(url, address, param)
 
     def check_address(self, url: str, address: IPAddress | str, *, param: str | None = None) -> None:
         """Check one address a connection for `url` actually reached (no I/O, no URL rules)."""
+        if self.is_trusted(url):
+            return
         self._check_address(
             url, ipaddress.ip_address(address) if isinstance(address, str) else address, param
         )
@@ -205,6 +225,19 @@ def _refused(url: str, reason: str, rule: str, param: str | None) -> InvalidRequ
         param=param,
         code=URL_REFUSED,
     )
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not scheme or not host:
+        return None
+    return scheme, host, port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
 def _ip_literal(host: str) -> IPAddress | None:

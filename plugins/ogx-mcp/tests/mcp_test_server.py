@@ -1,8 +1,8 @@
 """A real MCP server (mcp SDK 2.x `MCPServer`) for the tests, run as a subprocess:
 
-    python mcp_test_server.py streamable-http|sse
+    python mcp_test_server.py streamable-http|sse [PORT]
 
-It binds a free loopback port, prints `PORT <n>` on stdout, then serves `/mcp` (streamable
+It binds PORT (default: a free loopback port), prints `PORT <n>` on stdout, then serves `/mcp` (streamable
 HTTP) or `/sse` + `/messages/` (SSE). `/moved` redirects (307) to the MCP path on the same
 origin; `/elsewhere` redirects to another origin.
 """
@@ -142,7 +142,7 @@ def main() -> None:
     transport = sys.argv[1]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0))
     if transport == "streamable-http":
         app = server.streamable_http_app(host="127.0.0.1")
     else:

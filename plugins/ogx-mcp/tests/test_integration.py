@@ -7,7 +7,7 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -133,6 +133,17 @@ async def test_one_mcp_session_per_server_per_scope(runtime: MCPToolRuntime, ser
         assert (await other.invoke(endpoint, "session_id", {})).as_text() != first.as_text()
 
 
+async def test_forget_closes_the_session_with_a_server(
+    runtime: MCPToolRuntime, server: McpTestServer
+) -> None:
+    endpoint = endpoint_of(server)
+    async with runtime.session() as session:
+        first = (await session.invoke(endpoint, "session_id", {})).as_text()
+        await session.forget(endpoint)  # type: ignore[attr-defined]
+        await session.forget(endpoint)  # type: ignore[attr-defined]  (nothing left: a no-op)
+        assert (await session.invoke(endpoint, "session_id", {})).as_text() != first
+
+
 async def test_concurrent_first_calls_open_one_session(
     runtime: MCPToolRuntime, server: McpTestServer
 ) -> None:
@@ -150,7 +161,7 @@ async def test_auto_falls_back_to_sse_and_remembers(
     assert (await runtime.invoke(endpoint, "echo", {"text": "via sse"})).as_text() == "via sse"
     async with runtime.session() as session:
         await session.invoke(endpoint, "echo", {"text": "again"})
-        connection = await session._connection(endpoint, next(iter(session._connections)))  # type: ignore[attr-defined]
+        connection, _ = await session._connection(endpoint, next(iter(session._connections)))  # type: ignore[attr-defined]
         assert connection.transport == "sse"
 
 
@@ -293,6 +304,22 @@ async def test_server_that_dies_mid_call_is_unavailable_at_once(
         with pytest.raises(ProviderUnavailable):  # and the next call tries again, failing fast
             await session.invoke(endpoint, "echo", {"text": "anyone?"})
     assert fresh_mcp_server.process.wait(timeout=5) == 3
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_long_lived_session_survives_a_server_restart(
+    runtime: MCPToolRuntime, start_mcp_server: Callable[..., McpTestServer], transport: str
+) -> None:
+    server = start_mcp_server(transport)
+    endpoint = McpEndpoint(uri=server.url)
+    async with runtime.session() as session:
+        before = (await session.invoke(endpoint, "session_id", {})).as_text()
+        server.stop()
+        start_mcp_server(transport, port=server.port)
+        started_at = time.monotonic()
+        after = await session.invoke(endpoint, "session_id", {})
+        assert not after.is_error and after.as_text() != before  # a new session, the call answered
+        assert time.monotonic() - started_at < 4, "the recovery waited for a timeout"
 
 
 async def test_oversized_response_is_refused_and_the_session_recovers(server: McpTestServer) -> None:

@@ -1,4 +1,5 @@
-"""`inline::minilm` passes the embeddings part of the inference conformance suite."""
+"""`inline::minilm` passes the inference conformance suite as an embeddings-only provider: the
+chat tests are skipped by `supports_chat = False`, and the suite checks that chat is refused."""
 
 from __future__ import annotations
 
@@ -10,13 +11,9 @@ from ogx_api.testing.inference import InferenceProviderConformance
 from ogx_minilm.config import MiniLMConfig
 from ogx_minilm.provider import MiniLMEmbeddingsProvider, create_provider
 
-_EMBEDDINGS_ONLY = "inline::minilm serves embeddings only"
-
 
 class TestMiniLMConformance(InferenceProviderConformance):
-    supports_completions = False
-    supports_tools = False
-    supports_streaming_usage = False
+    supports_chat = False
 
     @pytest.fixture
     async def provider(self) -> AsyncIterator[MiniLMEmbeddingsProvider]:
@@ -28,23 +25,3 @@ class TestMiniLMConformance(InferenceProviderConformance):
     @pytest.fixture
     def embedding_model_id(self) -> str:
         return "all-minilm-l6-v2"
-
-    @pytest.fixture
-    def chat_model_id(self) -> str:
-        # The chat tests below are skipped; the refusal tests still run against this id and
-        # pass with the provider's 501.
-        return "all-minilm-l6-v2"
-
-    # The suite has no flag for chat yet: these are its chat tests, which an embeddings-only
-    # provider cannot pass.
-    async def test_list_models_includes_chat_model(self) -> None:  # type: ignore[override]
-        pytest.skip(_EMBEDDINGS_ONLY)
-
-    async def test_chat_completion(self) -> None:  # type: ignore[override]
-        pytest.skip(_EMBEDDINGS_ONLY)
-
-    async def test_chat_completion_honours_max_tokens(self) -> None:  # type: ignore[override]
-        pytest.skip(_EMBEDDINGS_ONLY)
-
-    async def test_chat_completion_stream(self) -> None:  # type: ignore[override]
-        pytest.skip(_EMBEDDINGS_ONLY)

@@ -72,6 +72,7 @@ class ChatCompletionAssembler:
                 "role": "assistant",
                 "content": "".join(state["content"]) or None,
                 "refusal": "".join(state["refusal"]) or None,
+                "annotations": [],
             }
             if state["reasoning"]:
                 message["reasoning_content"] = "".join(state["reasoning"])
@@ -97,3 +98,18 @@ class ChatCompletionAssembler:
         if self._usage is not None:
             completion["usage"] = self._usage
         return completion  # type: ignore[return-value]
+
+
+def with_required_fields(completion: ChatCompletion) -> ChatCompletion:
+    """`completion` with the fields OpenAI always sends and many backends leave out (a choice's
+    `logprobs`, a message's `refusal` and `annotations`, a logprobs object's `refusal`) set to
+    their empty values, in place."""
+    for choice in completion.get("choices") or ():
+        logprobs = choice.setdefault("logprobs", None)
+        if logprobs is not None:
+            logprobs.setdefault("refusal", None)
+        message = choice.get("message")
+        if message is not None:
+            message.setdefault("refusal", None)
+            message.setdefault("annotations", [])
+    return completion

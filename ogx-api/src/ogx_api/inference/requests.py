@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from ogx_api.metadata import Metadata
 
@@ -79,6 +79,33 @@ class ToolCall(BaseModel):
     function: FunctionCall
 
 
+class CustomCall(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    input: str
+
+
+class CustomToolCall(BaseModel):
+    """A call of a custom tool (free-form `input`), sent back in an assistant turn."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    type: Literal["custom"]
+    custom: CustomCall
+
+
+def _call_kind(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return "custom" if kind == "custom" else "function"
+
+
+AnyToolCall = Annotated[
+    Annotated[ToolCall, Tag("function")] | Annotated[CustomToolCall, Tag("custom")], Discriminator(_call_kind)
+]
+
+
 class AssistantAudioRef(BaseModel):
     """A previous audio response from the model, referred to by id."""
 
@@ -114,7 +141,7 @@ class AssistantMessage(_Message):
     content: str | list[AssistantContentPart] | None = None
     refusal: str | None = None
     name: str | None = None
-    tool_calls: list[ToolCall] | None = None
+    tool_calls: list[AnyToolCall] | None = None
     function_call: FunctionCall | None = None
     audio: AssistantAudioRef | None = None
 

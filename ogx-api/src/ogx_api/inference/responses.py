@@ -47,7 +47,7 @@ class TokenLogprob(TypedDict):
 
 class ChoiceLogprobs(TypedDict):
     content: list[TokenLogprob] | None
-    refusal: NotRequired[list[TokenLogprob] | None]
+    refusal: list[TokenLogprob] | None
 
 
 class ToolCallFunction(TypedDict):
@@ -59,6 +59,19 @@ class ToolCallDict(TypedDict):
     id: str
     type: Literal["function"]
     function: ToolCallFunction
+
+
+class CustomToolCallInput(TypedDict):
+    name: str
+    input: str
+
+
+class CustomToolCallDict(TypedDict):
+    """A call of a custom tool (free-form input), as a backend that supports them returns it."""
+
+    id: str
+    type: Literal["custom"]
+    custom: CustomToolCallInput
 
 
 class URLCitation(TypedDict):
@@ -81,11 +94,14 @@ class ChatCompletionAudio(TypedDict):
 
 
 class ChatCompletionMessage(TypedDict):
+    """`refusal`, `annotations` (and the choice's `logprobs`) are always present: the router fills
+    what a backend leaves out (`with_required_fields`)."""
+
     role: Literal["assistant"]
     content: str | None
-    refusal: NotRequired[str | None]
-    tool_calls: NotRequired[list[ToolCallDict] | None]
-    annotations: NotRequired[list[URLCitationAnnotation]]
+    refusal: str | None
+    tool_calls: NotRequired[list[ToolCallDict | CustomToolCallDict] | None]
+    annotations: list[URLCitationAnnotation]
     function_call: NotRequired[ToolCallFunction | None]  # deprecated by OpenAI; kept for old clients
     audio: NotRequired[ChatCompletionAudio | None]
     reasoning_content: NotRequired[str | None]
@@ -99,7 +115,7 @@ class ChatCompletionChoice(TypedDict):
     index: int
     message: ChatCompletionMessage
     finish_reason: FinishReason | None
-    logprobs: NotRequired[ChoiceLogprobs | None]
+    logprobs: ChoiceLogprobs | None
 
 
 class ChatCompletion(TypedDict):
@@ -133,16 +149,36 @@ class ChatCompletionDeleted(TypedDict):
     deleted: bool
 
 
+class StoredTextPart(TypedDict):
+    type: Literal["text"]
+    text: str
+
+
+class StoredImageURL(TypedDict):
+    url: str
+    detail: NotRequired[Literal["auto", "low", "high"]]
+
+
+class StoredImagePart(TypedDict):
+    type: Literal["image_url"]
+    image_url: StoredImageURL
+
+
 class StoredMessage(TypedDict):
-    """One input message of a stored chat completion, with the id it is listed under."""
+    """One input message of a stored chat completion, with the id it is listed under. A message
+    sent with content parts has its text parts joined in `content` and the parts as sent in
+    `content_parts` (audio and file parts included)."""
 
     id: str
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: NotRequired[str | list[dict[str, Any]] | None]
+    content: str | None
+    content_parts: list[StoredTextPart | StoredImagePart | dict[str, Any]] | None
+    refusal: str | None
     name: NotRequired[str]
-    refusal: NotRequired[str | None]
-    tool_calls: NotRequired[list[ToolCallDict]]
+    tool_calls: NotRequired[list[ToolCallDict | CustomToolCallDict]]
     tool_call_id: NotRequired[str]
+    function_call: NotRequired[ToolCallFunction | None]
+    annotations: NotRequired[list[URLCitationAnnotation]]  # an assistant turn sent back as received
 
 
 class ChatCompletionMessageList(TypedDict):

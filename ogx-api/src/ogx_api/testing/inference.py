@@ -53,6 +53,7 @@ from ogx_api.inference import (
     ModelType,
     ProviderModel,
 )
+from ogx_api.inference.assembly import with_required_fields
 from ogx_api.provider import HealthState
 
 _CHAT_COMPLETION = TypeAdapter(ChatCompletion)
@@ -97,6 +98,10 @@ async def collect(stream: Any) -> list[Any]:
 class InferenceProviderConformance:
     """Base class of a provider's inference conformance tests. See the module docstring."""
 
+    supports_chat: ClassVar[bool] = True
+    """Chat completions, from the model named by the `chat_model_id` fixture. An embeddings-only
+    provider sets it False: the chat-dependent tests are skipped (no `chat_model_id` needed)
+    and `test_chat_is_refused_with_a_typed_error` checks that chat fails cleanly instead."""
     supports_completions: ClassVar[bool] = True
     """The legacy `/v1/completions` endpoint (`completion`, `completion_stream`)."""
     supports_embeddings: ClassVar[bool] = True
@@ -117,6 +122,8 @@ class InferenceProviderConformance:
 
     @pytest.fixture
     def chat_model_id(self) -> str:
+        if not self.supports_chat:
+            pytest.skip(f"{type(self).__name__}.supports_chat is False")
         pytest.fail(f"{type(self).__name__} must define a `chat_model_id` fixture (the provider's model id)")
 
     @pytest.fixture
@@ -156,9 +163,10 @@ class InferenceProviderConformance:
             **fields,
         )
 
-    def _require(self, flag: str) -> None:
-        if not getattr(self, flag):
-            pytest.skip(f"{type(self).__name__}.{flag} is False")
+    def _require(self, *flags: str) -> None:
+        for flag in flags:
+            if not getattr(self, flag):
+                pytest.skip(f"{type(self).__name__}.{flag} is False")
 
     # -- lifecycle and models ----------------------------------------------------------
 
@@ -177,6 +185,7 @@ class InferenceProviderConformance:
 
         If this fails: check the parsing of the backend's model list and that `provider_model_id`
         is the id the backend expects in `request.model`."""
+        self._require("supports_chat")
         models = await provider.list_models()
         assert all(isinstance(model, ProviderModel) for model in models), models
         by_id = {model.provider_model_id: model for model in models}
@@ -203,8 +212,9 @@ class InferenceProviderConformance:
         reason and consistent usage.
 
         If this fails: check the response mapping; the validation error names the bad field."""
+        self._require("supports_chat")
         response = await provider.chat_completion(self.chat_request(chat_model_id))
-        assert_shape(_CHAT_COMPLETION, response, "chat completion")
+        assert_shape(_CHAT_COMPLETION, with_required_fields(response), "chat completion")
         assert len(response["choices"]) == 1
         choice = response["choices"][0]
         assert choice["index"] == 0
@@ -219,13 +229,14 @@ class InferenceProviderConformance:
 
         If this fails: check that `max_tokens` reaches the backend unchanged and that the
         backend's finish reason is relayed."""
+        self._require("supports_chat")
         request = self.chat_request(
             chat_model_id,
             messages=[{"role": "user", "content": "Count from 1 to 100, separated by commas."}],
             max_tokens=3,
         )
         response = await provider.chat_completion(request)
-        assert_shape(_CHAT_COMPLETION, response, "chat completion")
+        assert_shape(_CHAT_COMPLETION, with_required_fields(response), "chat completion")
         assert response["choices"][0]["finish_reason"] == "length"
         assert_usage(response.get("usage"), max_completion_tokens=3)
 
@@ -234,6 +245,7 @@ class InferenceProviderConformance:
         the last choice carrying the finish reason.
 
         If this fails: check the SSE relay (one chunk per `data:` event, stop at `[DONE]`)."""
+        self._require("supports_chat")
         chunks = await collect(provider.chat_completion_stream(self.chat_request(chat_model_id, stream=True)))
         assert chunks, "the stream yielded nothing"
         for chunk in chunks:
@@ -257,7 +269,7 @@ class InferenceProviderConformance:
 
         If this fails: check that `stream_options` reaches the backend and that the final usage
         chunk is relayed, not dropped for having no choices."""
-        self._require("supports_streaming_usage")
+        self._require("supports_chat", "supports_streaming_usage")
         request = self.chat_request(chat_model_id, stream=True, stream_options={"include_usage": True})
         chunks = await collect(provider.chat_completion_stream(request))
         for chunk in chunks:
@@ -273,6 +285,7 @@ class InferenceProviderConformance:
 
         If this fails: check that every backend error status is mapped through
         `ogx_api.errors.error_for_backend_status` and that the message is kept."""
+        self._require("supports_chat")
         with pytest.raises(OGXError) as caught:
             await provider.chat_completion(self.invalid_chat_request(chat_model_id))
         assert 400 <= caught.value.status_code < 600
@@ -285,10 +298,33 @@ class InferenceProviderConformance:
         yielded, so the server can still answer with an HTTP error.
 
         If this fails: check that the stream checks the backend's status before yielding."""
+        self._require("supports_chat")
         request = self.invalid_chat_request(chat_model_id, stream=True)
         received: list[Any] = []
         with pytest.raises(OGXError):
             async for chunk in provider.chat_completion_stream(request):
+                received.append(chunk)
+        assert received == []
+
+    async def test_chat_is_refused_with_a_typed_error(
+        self, provider: InferenceProvider, embedding_model_id: str
+    ) -> None:
+        """A provider without chat (`supports_chat = False`) refuses chat and streamed chat with
+        an `OGXError` (e.g. 501) before anything is streamed, never a crash or an empty answer.
+
+        If this fails: raise a typed error from `chat_completion` and from the first step of
+        `chat_completion_stream`."""
+        if self.supports_chat:
+            pytest.skip(f"{type(self).__name__}.supports_chat is True")
+        request = self.chat_request(embedding_model_id)
+        with pytest.raises(OGXError) as caught:
+            await provider.chat_completion(request)
+        assert 400 <= caught.value.status_code < 600 and caught.value.message
+        received: list[Any] = []
+        with pytest.raises(OGXError):
+            async for chunk in provider.chat_completion_stream(
+                self.chat_request(embedding_model_id, stream=True)
+            ):
                 received.append(chunk)
         assert received == []
 
@@ -302,7 +338,7 @@ class InferenceProviderConformance:
         The finish reason is `tool_calls`, or `stop` as OpenAI (and vLLM) report for a forced
         named function. If this fails: check that `tools` and `tool_choice` reach the backend
         and that `message.tool_calls` is relayed."""
-        self._require("supports_tools")
+        self._require("supports_chat", "supports_tools")
         request = self.chat_request(
             chat_model_id,
             messages=[{"role": "user", "content": "What is the weather like in Paris?"}],
@@ -311,7 +347,7 @@ class InferenceProviderConformance:
             max_tokens=32,
         )
         response = await provider.chat_completion(request)
-        assert_shape(_CHAT_COMPLETION, response, "chat completion")
+        assert_shape(_CHAT_COMPLETION, with_required_fields(response), "chat completion")
         choice = response["choices"][0]
         assert choice["finish_reason"] in ("tool_calls", "stop"), choice
         tool_calls = choice["message"].get("tool_calls")
@@ -328,7 +364,7 @@ class InferenceProviderConformance:
         """A text completion has the OpenAI shape, with text, a finish reason and usage.
 
         If this fails: check the `/completions` mapping."""
-        self._require("supports_completions")
+        self._require("supports_chat", "supports_completions")
         response = await provider.completion(self.completion_request(chat_model_id))
         assert_shape(_COMPLETION, response, "completion")
         choice = response["choices"][0]
@@ -341,7 +377,7 @@ class InferenceProviderConformance:
         carrying the finish reason.
 
         If this fails: check the SSE relay of `/completions`."""
-        self._require("supports_completions")
+        self._require("supports_chat", "supports_completions")
         chunks = await collect(
             provider.completion_stream(self.completion_request(chat_model_id, stream=True))
         )

@@ -375,3 +375,23 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def scripted_provider_spec(provider_type: str = "remote::scripted") -> Any:
+    """A provider spec serving a `ScriptedBackend` in-process through the shared OpenAI-compatible
+    adapter (config: `{"base_url": backend.base_url}`), for tests of the core that need tool calls."""
+    from ogx_api import Api, ProviderSpec
+
+    return ProviderSpec(
+        api=Api.inference,
+        provider_type=provider_type,
+        config_class="ogx_api.openai_compat:OpenAICompatConfig",
+        factory="ogx_api.testing.scripted:create_scripted_provider",
+        description="a scripted OpenAI-compatible backend, for tests",
+    )
+
+
+def create_scripted_provider(config: Any, deps: Any = None) -> Any:
+    from ogx_api.openai_compat import OpenAICompatInferenceAdapter
+
+    return OpenAICompatInferenceAdapter(config)

@@ -1,10 +1,12 @@
 """Request bodies of Anthropic's Messages API (`/v1/messages`, `/v1/messages/count_tokens`) as
-pydantic models, validated once at the edge. Shapes follow `specs/anthropic-spec.json`.
+pydantic models, validated once at the edge. Shapes follow `specs/anthropic-spec.json`: content
+blocks are in `blocks.py`, tools and the request itself here.
 
-Unknown fields and unknown content-block types are accepted rather than refused: a backend that
-speaks the Messages API natively gets them as sent, and the translation refuses what it cannot
-express with a message that names the block (Claude Code and the SDK's beta features send
-fields this server has no use for)."""
+Every tool type of the spec is accepted. Anthropic's client-executed tools (bash, the text
+editors, memory) have fixed input schemas, so the translation offers them to a chat model as
+function tools; its server-executed tools (code execution, web search and fetch, tool search)
+are relayed to a native backend and refused by the translation. Unknown fields and tool types
+are kept for a native backend (Claude Code and the SDK's beta features send them)."""
 
 from __future__ import annotations
 
@@ -12,125 +14,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
+from ogx.anthropic.blocks import (
+    CacheControlEphemeralParam,
+    CitationsConfigParam,
+    ContentBlockParam,
+    TextBlockParam,
+)
+
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
-
-
-class _Block(_Open):
-    cache_control: dict[str, Any] | None = None  # accepted; backends cache prefixes on their own
-
-
-class TextBlockParam(_Block):
-    type: Literal["text"]
-    text: str
-    citations: list[dict[str, Any]] | None = None
-
-
-class Base64ImageSourceParam(_Open):
-    type: Literal["base64"]
-    media_type: Literal["image/jpeg", "image/png", "image/gif", "image/webp"]
-    data: str
-
-
-class URLSourceParam(_Open):
-    type: Literal["url"]
-    url: str = Field(min_length=1)
-
-
-class ImageBlockParam(_Block):
-    type: Literal["image"]
-    source: Annotated[Base64ImageSourceParam | URLSourceParam, Field(discriminator="type")]
-
-
-class Base64PDFSourceParam(_Open):
-    type: Literal["base64"]
-    media_type: Literal["application/pdf"]
-    data: str
-
-
-class PlainTextSourceParam(_Open):
-    type: Literal["text"]
-    media_type: Literal["text/plain"]
-    data: str
-
-
-class ContentBlockSourceParam(_Open):
-    type: Literal["content"]
-    content: str | list[Annotated[TextBlockParam | ImageBlockParam, Field(discriminator="type")]]
-
-
-class DocumentBlockParam(_Block):
-    type: Literal["document"]
-    source: Annotated[
-        Base64PDFSourceParam | PlainTextSourceParam | ContentBlockSourceParam | URLSourceParam,
-        Field(discriminator="type"),
-    ]
-    title: str | None = None
-    context: str | None = None
-    citations: dict[str, Any] | None = None
-
-
-class ToolUseBlockParam(_Block):
-    type: Literal["tool_use"]
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    input: dict[str, Any]
-
-
-class ThinkingBlockParam(_Block):
-    type: Literal["thinking"]
-    thinking: str
-    signature: str | None = None
-
-
-class RedactedThinkingBlockParam(_Block):
-    type: Literal["redacted_thinking"]
-    data: str
-
-
-class OtherBlockParam(_Block):
-    """A block type the translation does not know (server-tool results, search results, …)."""
-
-    type: str
-
-
-def _block_tag(value: Any) -> str:
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in _KNOWN_BLOCKS else "other"
-
-
-ToolResultContent = Annotated[
-    Annotated[TextBlockParam, Tag("text")]
-    | Annotated[ImageBlockParam, Tag("image")]
-    | Annotated[DocumentBlockParam, Tag("document")]
-    | Annotated[OtherBlockParam, Tag("other")],
-    Discriminator(lambda v: t if (t := _block_tag(v)) in ("text", "image", "document") else "other"),
-]
-
-
-class ToolResultBlockParam(_Block):
-    type: Literal["tool_result"]
-    tool_use_id: str = Field(min_length=1)
-    content: str | list[ToolResultContent] | None = None
-    is_error: bool | None = None
-
-
-ContentBlockParam = Annotated[
-    Annotated[TextBlockParam, Tag("text")]
-    | Annotated[ImageBlockParam, Tag("image")]
-    | Annotated[DocumentBlockParam, Tag("document")]
-    | Annotated[ToolUseBlockParam, Tag("tool_use")]
-    | Annotated[ToolResultBlockParam, Tag("tool_result")]
-    | Annotated[ThinkingBlockParam, Tag("thinking")]
-    | Annotated[RedactedThinkingBlockParam, Tag("redacted_thinking")]
-    | Annotated[OtherBlockParam, Tag("other")],
-    Discriminator(_block_tag),
-]
-
-_KNOWN_BLOCKS = frozenset(
-    ("text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking")
-)
 
 
 class MessageParam(_Open):
@@ -138,38 +31,210 @@ class MessageParam(_Open):
     content: str | list[ContentBlockParam]
 
 
-class ToolParam(_Open):
+AllowedCaller = Literal["direct", "code_execution_20250825", "code_execution_20260120"]
+
+
+class InputSchemaParam(_Open):
+    """A JSON schema of an object (any other JSON-schema keyword is kept)."""
+
+    type: Literal["object"]
+    properties: dict[str, Any] | None = None
+    required: list[str] | None = None
+
+
+class _ToolOptions(_Open):
+    cache_control: CacheControlEphemeralParam | None = None  # accepted, as for blocks
+    strict: bool | None = None
+    allowed_callers: list[AllowedCaller] | None = None
+    defer_loading: bool | None = None
+
+
+class ToolParam(_ToolOptions):
     """A client tool (`type` absent or `custom`): the model may call it by name."""
 
     type: Literal["custom"] | None = None
     name: str = Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_-]{1,128}$")
     description: str | None = None
-    input_schema: dict[str, Any]
-    cache_control: dict[str, Any] | None = None
+    input_schema: InputSchemaParam
+    eager_input_streaming: bool | None = None  # tool input always streams as the model writes it
+    input_examples: list[dict[str, Any]] | None = None
 
-    @field_validator("input_schema")
+    @field_validator("input_schema", mode="before")
     @classmethod
-    def _object_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if value.get("type") != "object":
+    def _object_schema(cls, value: Any) -> Any:
+        if not isinstance(value, dict) or value.get("type") != "object":
             raise ValueError('must be a JSON schema with "type": "object"')
         return value
 
 
-class ServerToolParam(_Open):
-    """An Anthropic-hosted tool (`web_search_20250305`, `bash_20250124`, …): passed to a native
-    backend as sent, refused by the translation."""
+# Anthropic-defined tools that the client runs: fixed names and input schemas (translate.py).
+
+
+class BashTool20250124Param(_ToolOptions):
+    type: Literal["bash_20250124"]
+    name: Literal["bash"]
+    input_examples: list[dict[str, Any]] | None = None
+
+
+class MemoryTool20250818Param(_ToolOptions):
+    type: Literal["memory_20250818"]
+    name: Literal["memory"]
+    input_examples: list[dict[str, Any]] | None = None
+
+
+class TextEditor20250124Param(_ToolOptions):
+    type: Literal["text_editor_20250124"]
+    name: Literal["str_replace_editor"]
+    input_examples: list[dict[str, Any]] | None = None
+
+
+class TextEditor20250429Param(_ToolOptions):
+    type: Literal["text_editor_20250429"]
+    name: Literal["str_replace_based_edit_tool"]
+    input_examples: list[dict[str, Any]] | None = None
+
+
+class TextEditor20250728Param(_ToolOptions):
+    type: Literal["text_editor_20250728"]
+    name: Literal["str_replace_based_edit_tool"]
+    input_examples: list[dict[str, Any]] | None = None
+    max_characters: int | None = Field(default=None, ge=1)
+
+
+# Anthropic-defined tools that Anthropic's servers run.
+
+
+class CodeExecutionTool20250522Param(_ToolOptions):
+    type: Literal["code_execution_20250522"]
+    name: Literal["code_execution"]
+
+
+class CodeExecutionTool20250825Param(_ToolOptions):
+    type: Literal["code_execution_20250825"]
+    name: Literal["code_execution"]
+
+
+class CodeExecutionTool20260120Param(_ToolOptions):
+    type: Literal["code_execution_20260120"]
+    name: Literal["code_execution"]
+
+
+class UserLocationParam(_Open):
+    type: Literal["approximate"]
+    city: str | None = None
+    country: str | None = None
+    region: str | None = None
+    timezone: str | None = None
+
+
+class _DomainRules(_ToolOptions):
+    allowed_domains: list[str] | None = None
+    blocked_domains: list[str] | None = None
+    max_uses: int | None = Field(default=None, ge=0)
+
+
+class WebSearchTool20250305Param(_DomainRules):
+    type: Literal["web_search_20250305"]
+    name: Literal["web_search"]
+    user_location: UserLocationParam | None = None
+
+
+class WebSearchTool20260209Param(_DomainRules):
+    type: Literal["web_search_20260209"]
+    name: Literal["web_search"]
+    user_location: UserLocationParam | None = None
+
+
+class _WebFetch(_DomainRules):
+    citations: CitationsConfigParam | None = None
+    max_content_tokens: int | None = Field(default=None, ge=0)
+
+
+class WebFetchTool20250910Param(_WebFetch):
+    type: Literal["web_fetch_20250910"]
+    name: Literal["web_fetch"]
+
+
+class WebFetchTool20260209Param(_WebFetch):
+    type: Literal["web_fetch_20260209"]
+    name: Literal["web_fetch"]
+
+
+class WebFetchTool20260309Param(_WebFetch):
+    type: Literal["web_fetch_20260309"]
+    name: Literal["web_fetch"]
+    use_cache: bool | None = None
+
+
+class ToolSearchToolBm25Param(_ToolOptions):
+    type: Literal["tool_search_tool_bm25_20251119", "tool_search_tool_bm25"]
+    name: Literal["tool_search_tool_bm25"]
+
+
+class ToolSearchToolRegexParam(_ToolOptions):
+    type: Literal["tool_search_tool_regex_20251119", "tool_search_tool_regex"]
+    name: Literal["tool_search_tool_regex"]
+
+
+class OtherToolParam(_Open):
+    """A tool type this server does not know (a beta feature): relayed to a native backend."""
 
     type: str
     name: str
 
 
+CLIENT_TOOLS = (
+    BashTool20250124Param,
+    MemoryTool20250818Param,
+    TextEditor20250124Param,
+    TextEditor20250429Param,
+    TextEditor20250728Param,
+)
+SERVER_TOOLS = (
+    CodeExecutionTool20250522Param,
+    CodeExecutionTool20250825Param,
+    CodeExecutionTool20260120Param,
+    WebSearchTool20250305Param,
+    WebSearchTool20260209Param,
+    WebFetchTool20250910Param,
+    WebFetchTool20260209Param,
+    WebFetchTool20260309Param,
+    ToolSearchToolBm25Param,
+    ToolSearchToolRegexParam,
+)
+_TOOLS: dict[str, str] = {
+    kind: cls.__name__
+    for cls in (*CLIENT_TOOLS, *SERVER_TOOLS)
+    for kind in cls.model_fields["type"].annotation.__args__  # type: ignore[union-attr]
+}
+
+
 def _tool_tag(value: Any) -> str:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return "custom" if kind in (None, "custom") else "server"
+    if kind in (None, "custom"):
+        return "ToolParam"
+    return _TOOLS.get(kind, "OtherToolParam")
 
 
 AnyToolParam = Annotated[
-    Annotated[ToolParam, Tag("custom")] | Annotated[ServerToolParam, Tag("server")], Discriminator(_tool_tag)
+    Annotated[ToolParam, Tag("ToolParam")]
+    | Annotated[BashTool20250124Param, Tag("BashTool20250124Param")]
+    | Annotated[MemoryTool20250818Param, Tag("MemoryTool20250818Param")]
+    | Annotated[TextEditor20250124Param, Tag("TextEditor20250124Param")]
+    | Annotated[TextEditor20250429Param, Tag("TextEditor20250429Param")]
+    | Annotated[TextEditor20250728Param, Tag("TextEditor20250728Param")]
+    | Annotated[CodeExecutionTool20250522Param, Tag("CodeExecutionTool20250522Param")]
+    | Annotated[CodeExecutionTool20250825Param, Tag("CodeExecutionTool20250825Param")]
+    | Annotated[CodeExecutionTool20260120Param, Tag("CodeExecutionTool20260120Param")]
+    | Annotated[WebSearchTool20250305Param, Tag("WebSearchTool20250305Param")]
+    | Annotated[WebSearchTool20260209Param, Tag("WebSearchTool20260209Param")]
+    | Annotated[WebFetchTool20250910Param, Tag("WebFetchTool20250910Param")]
+    | Annotated[WebFetchTool20260209Param, Tag("WebFetchTool20260209Param")]
+    | Annotated[WebFetchTool20260309Param, Tag("WebFetchTool20260309Param")]
+    | Annotated[ToolSearchToolBm25Param, Tag("ToolSearchToolBm25Param")]
+    | Annotated[ToolSearchToolRegexParam, Tag("ToolSearchToolRegexParam")]
+    | Annotated[OtherToolParam, Tag("OtherToolParam")],
+    Discriminator(_tool_tag),
 ]
 
 
@@ -199,10 +264,13 @@ ToolChoiceParam = Annotated[
 ]
 
 
+ThinkingDisplay = Literal["summarized", "omitted"]
+
+
 class ThinkingConfigEnabledParam(_Open):
     type: Literal["enabled"]
     budget_tokens: int = Field(ge=1024)
-    display: str | None = None
+    display: ThinkingDisplay | None = None
 
 
 class ThinkingConfigDisabledParam(_Open):
@@ -211,7 +279,7 @@ class ThinkingConfigDisabledParam(_Open):
 
 class ThinkingConfigAdaptiveParam(_Open):
     type: Literal["adaptive"]
-    display: str | None = None
+    display: ThinkingDisplay | None = None
 
 
 ThinkingConfigParam = Annotated[
@@ -246,7 +314,7 @@ class CountTokensRequest(_Open):
     tool_choice: ToolChoiceParam | None = None
     thinking: ThinkingConfigParam | None = None
     output_config: OutputConfigParam | None = None
-    cache_control: dict[str, Any] | None = None
+    cache_control: CacheControlEphemeralParam | None = None
 
 
 class CreateMessageRequest(CountTokensRequest):
@@ -259,4 +327,6 @@ class CreateMessageRequest(CountTokensRequest):
     top_p: float | None = Field(default=None, ge=0, le=1)
     top_k: int | None = Field(default=None, ge=0)
     metadata: MetadataParam | None = None
-    service_tier: Literal["auto", "standard_only"] | None = None
+    service_tier: Literal["auto", "standard_only"] | None = None  # one tier here: usage says "standard"
+    container: str | None = None  # code execution's container: native backends only
+    inference_geo: str | None = None  # accepted; a translated request runs where this server does

@@ -13,7 +13,7 @@ from ogx.anthropic import stream
 from ogx.anthropic.hooks import native_messages, with_client_model
 from ogx.anthropic.models import CountTokensRequest, CreateMessageRequest
 from ogx.anthropic.tokens import estimate
-from ogx.anthropic.translate import to_chat_request, to_message
+from ogx.anthropic.translate import thinking_omitted, to_chat_request, to_message
 from ogx.anthropic.types import AnthropicMessage, CountTokensResponse
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
@@ -42,8 +42,9 @@ class MessagesService:
         chat = await _translated(body, raw)
         if body.stream:
             chunks = await self.inference.chat_completion_stream(chat, owner)
-            return stream.events(chunks, body.model, body.stop_sequences)
-        return to_message(await self.inference.chat_completion(chat, owner), body.stop_sequences)
+            return stream.events(chunks, body.model, body.stop_sequences, thinking_omitted(body))
+        completion = await self.inference.chat_completion(chat, owner)
+        return to_message(completion, body.stop_sequences, thinking_omitted(body))
 
     async def count_tokens(self, body: CountTokensRequest, raw: bytes) -> CountTokensResponse:
         """The backend's own count where it has one, else an estimate marked `estimated`."""

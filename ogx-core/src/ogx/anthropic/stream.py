@@ -18,13 +18,12 @@ event, so the relay does no further work."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 
-from ogx.anthropic.translate import empty_usage, new_message_id, stop_reason, usage
+from ogx.anthropic.translate import empty_usage, new_message_id, new_tool_use_id, stop_reason, usage
 
 _PING = b'event: ping\ndata: {"type":"ping"}\n\n'
 _STOP = b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
@@ -38,10 +37,23 @@ class MessageStream:
     """One streamed message's state. `feed` each chunk, then `finish`; both return the events
     to send, as dicts (`ping` and `message_stop`, which never vary, are left to `events()`)."""
 
-    __slots__ = ("_kind", "_matched", "_tools", "finish_reason", "index", "model", "stop_sequences", "usage")
+    __slots__ = (
+        "_kind",
+        "_matched",
+        "_tools",
+        "finish_reason",
+        "index",
+        "model",
+        "omit_thinking",
+        "stop_sequences",
+        "usage",
+    )
 
-    def __init__(self, model: str, stop_sequences: list[str] | None = None) -> None:
+    def __init__(
+        self, model: str, stop_sequences: list[str] | None = None, omit_thinking: bool = False
+    ) -> None:
         self.model = model
+        self.omit_thinking = omit_thinking
         self.stop_sequences = stop_sequences
         self.index = -1  # of the open block; -1 before the first
         self._kind: Any = None  # "thinking", "text", ("tool", openai index) or None when closed
@@ -81,7 +93,8 @@ class MessageStream:
             if reasoning:
                 if self._kind != "thinking":
                     self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""}, events)
-                events.append(self._delta({"type": "thinking_delta", "thinking": reasoning}))
+                if not self.omit_thinking:
+                    events.append(self._delta({"type": "thinking_delta", "thinking": reasoning}))
             text = delta.get("content")
             if text:
                 if self._kind != "text":
@@ -108,6 +121,7 @@ class MessageStream:
             "output_tokens": counts["output_tokens"],
             "cache_creation_input_tokens": counts["cache_creation_input_tokens"],
             "cache_read_input_tokens": counts["cache_read_input_tokens"],
+            "output_tokens_details": counts["output_tokens_details"],
             "server_tool_use": None,
         }
         if counts.get("estimated"):
@@ -151,7 +165,7 @@ class MessageStream:
         if position not in self._tools:
             block = {
                 "type": "tool_use",
-                "id": call.get("id") or f"toolu_{uuid.uuid4().hex}",
+                "id": call.get("id") or new_tool_use_id(),
                 "name": function.get("name") or "",
                 "input": {},
                 "caller": {"type": "direct"},
@@ -165,11 +179,14 @@ class MessageStream:
 
 
 async def events(
-    chunks: AsyncIterator[Any], model: str, stop_sequences: list[str] | None = None
+    chunks: AsyncIterator[Any],
+    model: str,
+    stop_sequences: list[str] | None = None,
+    omit_thinking: bool = False,
 ) -> AsyncIterator[bytes]:
     """The encoded Anthropic event stream for a stream of OpenAI chat chunks: the events of one
     chunk go out together (one write instead of several at a block's start and end)."""
-    state = MessageStream(model, stop_sequences)
+    state = MessageStream(model, stop_sequences, omit_thinking)
     head: bytes | None = encode(state.start())  # sent with the first chunk's events
     pinged = False
     try:

@@ -17,14 +17,16 @@ import base64
 import binascii
 import io
 import logging
-import uuid
+import secrets
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
+from ogx.anthropic import blocks as b
 from ogx.anthropic import models as m
-from ogx.anthropic.types import AnthropicMessage, AnthropicUsage, StopReason
+from ogx.anthropic.client_tools import client_tool_function
+from ogx.anthropic.types import AnthropicMessage, AnthropicUsage, RefusalStopDetails, StopReason
 from ogx_api import InvalidRequest, ProviderError
 from ogx_api.inference import ChatCompletion, ChatCompletionRequest
 
@@ -38,6 +40,11 @@ def to_chat_request(body: m.CountTokensRequest) -> ChatCompletionRequest:
     sampling parameters). `model` stays the client's id: the inference router resolves it."""
     payload: dict[str, Any] = {"model": body.model, "messages": _messages(body)}
     if isinstance(body, m.CreateMessageRequest):
+        if body.container:
+            raise InvalidRequest(
+                "container: containers belong to Anthropic's code execution tool, which this model's "
+                "backend does not run"
+            )
         payload["max_tokens"] = body.max_tokens
         if body.stop_sequences:
             payload["stop"] = body.stop_sequences
@@ -93,14 +100,14 @@ def _assistant(blocks: list[Any], where: str) -> dict[str, Any]:
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     for position, block in enumerate(blocks):
-        if isinstance(block, m.TextBlockParam):
+        if isinstance(block, b.TextBlockParam):
             texts.append(block.text)
-        elif isinstance(block, m.ToolUseBlockParam):
+        elif isinstance(block, b.ToolUseBlockParam):
             arguments = orjson.dumps(block.input).decode()
             calls.append(
                 {"id": block.id, "type": "function", "function": {"name": block.name, "arguments": arguments}}
             )
-        elif not isinstance(block, m.ThinkingBlockParam | m.RedactedThinkingBlockParam):
+        elif not isinstance(block, b.ThinkingBlockParam | b.RedactedThinkingBlockParam):
             raise _unsupported(block, f"{where}.content.{position}", "in an assistant turn")
     # An empty string rather than null beside tool calls: llama.cpp's server refuses a null
     # content and fails on a missing one.
@@ -115,17 +122,19 @@ def _user(blocks: list[Any], where: str) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     for position, block in enumerate(blocks):
         path = f"{where}.content.{position}"
-        if isinstance(block, m.TextBlockParam):
+        if isinstance(block, b.TextBlockParam):
             parts.append({"type": "text", "text": block.text})
-        elif isinstance(block, m.ImageBlockParam):
+        elif isinstance(block, b.ImageBlockParam):
             parts.append(_image(block))
-        elif isinstance(block, m.DocumentBlockParam):
+        elif isinstance(block, b.DocumentBlockParam):
             parts.extend(_document(block, path))
-        elif isinstance(block, m.ToolResultBlockParam):
+        elif isinstance(block, b.SearchResultBlockParam):
+            parts.append({"type": "text", "text": _search_result(block)})
+        elif isinstance(block, b.ToolResultBlockParam):
             text, extra = _tool_result(block, path)
             results.append({"role": "tool", "tool_call_id": block.tool_use_id, "content": text})
             parts.extend(extra)  # images a tool returned: OpenAI tool messages carry text only
-        elif not isinstance(block, m.ThinkingBlockParam | m.RedactedThinkingBlockParam):
+        elif not isinstance(block, b.ThinkingBlockParam | b.RedactedThinkingBlockParam):
             raise _unsupported(block, path, "in a user turn")
     if parts:
         results.append({"role": "user", "content": _joined(parts)})
@@ -139,7 +148,7 @@ def _joined(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
     return parts
 
 
-def _tool_result(block: m.ToolResultBlockParam, path: str) -> tuple[str, list[dict[str, Any]]]:
+def _tool_result(block: b.ToolResultBlockParam, path: str) -> tuple[str, list[dict[str, Any]]]:
     content = block.content
     extra: list[dict[str, Any]] = []
     if content is None:
@@ -149,42 +158,44 @@ def _tool_result(block: m.ToolResultBlockParam, path: str) -> tuple[str, list[di
     else:
         texts = []
         for position, item in enumerate(content):
-            if isinstance(item, m.TextBlockParam):
+            if isinstance(item, b.TextBlockParam):
                 texts.append(item.text)
-            elif isinstance(item, m.ImageBlockParam):
+            elif isinstance(item, b.ImageBlockParam):
                 extra.append(_image(item))
-            elif isinstance(item, m.DocumentBlockParam):
+            elif isinstance(item, b.DocumentBlockParam):
                 for part in _document(item, f"{path}.content.{position}"):
                     if part["type"] == "text":
                         texts.append(part["text"])
                     else:
                         extra.append(part)
+            elif isinstance(item, b.SearchResultBlockParam):
+                texts.append(_search_result(item))
             else:
                 raise _unsupported(item, f"{path}.content.{position}", "in a tool result")
         text = "\n".join(texts)
     return (f"Error: {text}" if block.is_error else text), extra
 
 
-def _image(block: m.ImageBlockParam) -> dict[str, Any]:
+def _image(block: b.ImageBlockParam) -> dict[str, Any]:
     source = block.source
-    if isinstance(source, m.Base64ImageSourceParam):
+    if isinstance(source, b.Base64ImageSourceParam):
         url = f"data:{source.media_type};base64,{source.data}"
     else:
         url = source.url
     return {"type": "image_url", "image_url": {"url": url}}
 
 
-def _document(block: m.DocumentBlockParam, path: str) -> list[dict[str, Any]]:
+def _document(block: b.DocumentBlockParam, path: str) -> list[dict[str, Any]]:
     source = block.source
-    if isinstance(source, m.PlainTextSourceParam):
+    if isinstance(source, b.PlainTextSourceParam):
         return [{"type": "text", "text": _titled(block, source.data)}]
-    if isinstance(source, m.Base64PDFSourceParam):
+    if isinstance(source, b.Base64PDFSourceParam):
         return [{"type": "text", "text": _titled(block, pdf_text(source.data, path))}]
-    if isinstance(source, m.ContentBlockSourceParam):
+    if isinstance(source, b.ContentBlockSourceParam):
         if isinstance(source.content, str):
             return [{"type": "text", "text": _titled(block, source.content)}]
         parts = [
-            {"type": "text", "text": item.text} if isinstance(item, m.TextBlockParam) else _image(item)
+            {"type": "text", "text": item.text} if isinstance(item, b.TextBlockParam) else _image(item)
             for item in source.content
         ]
         header = _titled(block, "")
@@ -195,7 +206,12 @@ def _document(block: m.DocumentBlockParam, path: str) -> list[dict[str, Any]]:
     )
 
 
-def _titled(block: m.DocumentBlockParam, text: str) -> str:
+def _search_result(block: b.SearchResultBlockParam) -> str:
+    body = "\n".join(item.text for item in block.content)
+    return f"Search result: {block.title}\nSource: {block.source}\n\n{body}"
+
+
+def _titled(block: b.DocumentBlockParam, text: str) -> str:
     header = "\n".join(x for x in (block.title, block.context) if x)
     if not header:
         return text
@@ -226,14 +242,22 @@ def pdf_text(data: str, path: str = "document") -> str:
 def _add_tools(body: m.CountTokensRequest, payload: dict[str, Any]) -> None:
     tools = []
     for index, tool in enumerate(body.tools or ()):
-        if isinstance(tool, m.ServerToolParam):
+        where = f"tools.{index}"
+        if isinstance(tool, m.ToolParam):
+            function = _function(tool, where)
+        elif isinstance(tool, m.CLIENT_TOOLS):
+            _check_options(tool, where)
+            function = client_tool_function(tool)
+        elif isinstance(tool, m.SERVER_TOOLS):
             raise InvalidRequest(
-                f"tools.{index}: the server tool {tool.type!r} is not available for model "
-                f"{body.model!r}; define it as a client tool with an input_schema"
+                f"{where}: the server tool {tool.type!r} is not available for model {body.model!r} "
+                "(only Anthropic's servers run it); define a client tool with an input_schema instead"
             )
-        function: dict[str, Any] = {"name": tool.name, "parameters": tool.input_schema}
-        if tool.description:
-            function["description"] = tool.description
+        else:
+            raise InvalidRequest(
+                f"{where}: the tool type {tool.type!r} is unknown to the translation for model "
+                f"{body.model!r}; define a client tool with an input_schema instead"
+            )
         tools.append({"type": "function", "function": function})
     payload["tools"] = tools
     choice = body.tool_choice
@@ -251,6 +275,35 @@ def _add_tools(body: m.CountTokensRequest, payload: dict[str, Any]) -> None:
         payload["parallel_tool_calls"] = False
 
 
+def _function(tool: m.ToolParam, where: str) -> dict[str, Any]:
+    _check_options(tool, where)
+    schema = {k: v for k, v in tool.input_schema.model_dump().items() if v is not None or k == "type"}
+    function: dict[str, Any] = {"name": tool.name, "parameters": schema}
+    description = tool.description or ""
+    if tool.input_examples:
+        examples = "\n".join(orjson.dumps(example).decode() for example in tool.input_examples)
+        description = f"{description}\n\nExamples of input:\n{examples}".strip()
+    if description:
+        function["description"] = description
+    if tool.strict is not None:
+        function["strict"] = tool.strict
+    return function
+
+
+def _check_options(tool: Any, where: str) -> None:
+    """Refuse what only Anthropic's server tools give meaning to."""
+    if tool.defer_loading:
+        raise InvalidRequest(
+            f"{where}.defer_loading: deferred tools are loaded by Anthropic's tool search tool, which "
+            "this model's backend does not run"
+        )
+    if tool.allowed_callers is not None and "direct" not in tool.allowed_callers:
+        raise InvalidRequest(
+            f'{where}.allowed_callers: only the model can call tools here ("direct"); code '
+            "execution is not available for this model"
+        )
+
+
 def _reasoning_effort(body: m.CountTokensRequest) -> str | None:
     thinking = body.thinking
     if isinstance(thinking, m.ThinkingConfigDisabledParam):
@@ -266,20 +319,37 @@ def _reasoning_effort(body: m.CountTokensRequest) -> str | None:
 
 def _unsupported(block: Any, path: str, where: str) -> InvalidRequest:
     kind = getattr(block, "type", "?")
-    return InvalidRequest(
-        f"{path}: content blocks of type {kind!r} are not supported {where} by the translation to "
-        "this model's backend"
-    )
+    if isinstance(block, b.SERVER_BLOCKS):
+        why = (
+            "it belongs to Anthropic's server tools (code execution, web search and fetch, tool "
+            "search), which this model's backend does not run"
+        )
+    elif isinstance(block, b.ToolReferenceBlockParam):
+        why = "tool references are resolved by Anthropic's tool search tool, which this model's backend does not run"
+    else:
+        why = "the translation to this model's backend cannot express it"
+    return InvalidRequest(f"{path}: content blocks of type {kind!r} are not supported {where}: {why}")
 
 
 # -- response ----------------------------------------------------------------------------------
 
 
+def new_tool_use_id() -> str:
+    return f"toolu_{secrets.token_hex(16)}"
+
+
 def new_message_id() -> str:
-    return f"msg_{uuid.uuid4().hex}"
+    return f"msg_{secrets.token_hex(16)}"  # not uuid4: building the UUID object costs several µs
 
 
-def to_message(completion: ChatCompletion, stop_sequences: list[str] | None) -> AnthropicMessage:
+def thinking_omitted(body: m.CountTokensRequest) -> bool:
+    """`thinking.display: omitted`: thinking blocks come back empty (with their signature)."""
+    return getattr(body.thinking, "display", None) == "omitted"
+
+
+def to_message(
+    completion: ChatCompletion, stop_sequences: list[str] | None, omit_thinking: bool = False
+) -> AnthropicMessage:
     choices = completion.get("choices") or []
     if not choices:
         raise ProviderError("the backend answered without a choice")
@@ -288,7 +358,7 @@ def to_message(completion: ChatCompletion, stop_sequences: list[str] | None) -> 
     content: list[Any] = []
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     if reasoning:
-        content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
+        content.append({"type": "thinking", "thinking": "" if omit_thinking else reasoning, "signature": ""})
     if message.get("content"):
         content.append({"type": "text", "text": message["content"], "citations": None})
     calls = message.get("tool_calls") or []
@@ -297,7 +367,7 @@ def to_message(completion: ChatCompletion, stop_sequences: list[str] | None) -> 
         content.append(
             {
                 "type": "tool_use",
-                "id": call.get("id") or f"toolu_{uuid.uuid4().hex}",
+                "id": call.get("id") or new_tool_use_id(),
                 "name": function.get("name") or "",
                 "input": tool_input(function.get("arguments")),
                 "caller": {"type": "direct"},
@@ -320,7 +390,7 @@ def to_message(completion: ChatCompletion, stop_sequences: list[str] | None) -> 
     }
 
 
-_REFUSAL = {"type": "refusal", "category": None, "explanation": None}
+_REFUSAL: RefusalStopDetails = {"type": "refusal", "category": None, "explanation": None}
 
 
 def tool_input(arguments: str | None) -> dict[str, Any]:
@@ -360,16 +430,12 @@ def usage(openai_usage: Any) -> AnthropicUsage:
         return empty_usage()
     details = openai_usage.get("prompt_tokens_details") or {}
     cached = details.get("cached_tokens") or 0
-    result: AnthropicUsage = {
-        "input_tokens": max((openai_usage.get("prompt_tokens") or 0) - cached, 0),
-        "output_tokens": openai_usage.get("completion_tokens") or 0,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": cached,
-        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
-        "server_tool_use": None,
-        "service_tier": "standard",
-        "inference_geo": None,
-    }
+    reasoning = (openai_usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
+    result = empty_usage()
+    result["input_tokens"] = max((openai_usage.get("prompt_tokens") or 0) - cached, 0)
+    result["output_tokens"] = openai_usage.get("completion_tokens") or 0
+    result["cache_read_input_tokens"] = cached
+    result["output_tokens_details"] = {"thinking_tokens": reasoning}
     if openai_usage.get("estimated"):
         result["estimated"] = True
     return result
@@ -382,6 +448,7 @@ def empty_usage() -> AnthropicUsage:
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": 0,
         "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "output_tokens_details": {"thinking_tokens": 0},
         "server_tool_use": None,
         "service_tier": "standard",
         "inference_geo": None,

@@ -100,6 +100,34 @@ def _cross_reference_problems(config: RunConfig) -> list[str]:
             if name in model_ids:
                 problems.append(f"{path}: model id or alias {name!r} is already used at {model_ids[name]}")
             model_ids[name] = path
+    problems += _tool_problems(config)
+    return problems
+
+
+def _tool_problems(config: RunConfig) -> list[str]:
+    problems = []
+    runtime_ids = {p.provider_id for p in config.providers.get(Api.tool_runtime, []) if p.provider_id}
+    group_ids: dict[str, str] = {}
+    for index, group in enumerate(config.registered_resources.tool_groups):
+        path = f"registered_resources.tool_groups[{index}]"
+        if group.provider_id is not None and group.provider_id not in runtime_ids:
+            known = ", ".join(sorted(runtime_ids)) or "none"
+            problems.append(
+                f"{path}.provider_id: no tool_runtime provider {group.provider_id!r} (tool_runtime providers: {known})"
+            )
+        if group.toolgroup_id in group_ids:
+            problems.append(
+                f"{path}: toolgroup_id {group.toolgroup_id!r} is already used at {group_ids[group.toolgroup_id]}"
+            )
+        group_ids[group.toolgroup_id] = path
+    connector_ids: dict[str, str] = {}
+    for index, connector in enumerate(config.connectors):
+        path = f"connectors[{index}]"
+        if connector.connector_id in connector_ids:
+            problems.append(
+                f"{path}: connector_id {connector.connector_id!r} is already used at {connector_ids[connector.connector_id]}"
+            )
+        connector_ids[connector.connector_id] = path
     return problems
 
 
@@ -107,9 +135,6 @@ def _without_disabled(config: RunConfig) -> RunConfig:
     providers = {api: [p for p in entries if p.provider_id] for api, entries in config.providers.items()}
     enabled = {p.provider_id for entries in providers.values() for p in entries}
     models = [m for m in config.registered_resources.models if m.provider_id in enabled]
-    return config.model_copy(
-        update={
-            "providers": providers,
-            "registered_resources": config.registered_resources.model_copy(update={"models": models}),
-        }
-    )
+    groups = [g for g in config.registered_resources.tool_groups if g.provider_id in enabled]
+    resources = config.registered_resources.model_copy(update={"models": models, "tool_groups": groups})
+    return config.model_copy(update={"providers": providers, "registered_resources": resources})

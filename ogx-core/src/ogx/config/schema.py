@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from ogx_api import Api
 from ogx_api.inference import ModelType
+from ogx_api.tools import McpEndpoint
+from ogx_api.url_policy import UrlPolicy
 
 
 class _Strict(BaseModel):
@@ -53,8 +55,44 @@ class ModelConfig(_Strict):
         return self.provider_model_id or self.model_id
 
 
+class ToolGroupConfig(_Strict):
+    """A tool group declared in the run config (the body of `POST /v1/toolgroups`): visible to
+    every user, not deletable through the API. `args.headers` and `args.authorization` reach the
+    MCP server."""
+
+    toolgroup_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=256)
+    provider_id: str | None
+    mcp_endpoint: dict[str, Any] | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
 class RegisteredResources(_Strict):
     models: list[ModelConfig] = Field(default_factory=list)
+    tool_groups: list[ToolGroupConfig] = Field(default_factory=list)
+
+
+class ConnectorConfig(_Strict):
+    """An MCP server the deployment offers by id (`/v1beta/connectors`, and `connector_id` in a
+    Responses `mcp` tool). Its URL is trusted: the outbound policy for request URLs does not
+    apply to it. Credentials belong in `${env.X}`."""
+
+    connector_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=256)
+    url: str = Field(min_length=1)
+    server_label: str | None = None
+    description: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    authorization: SecretStr | None = None
+    transport: Literal["auto", "streamable_http", "sse"] = "auto"
+
+    @model_validator(mode="after")
+    def _valid_endpoint(self) -> ConnectorConfig:
+        self.endpoint()  # reserved headers are refused here, naming the connector's field
+        return self
+
+    def endpoint(self) -> McpEndpoint:
+        return McpEndpoint(
+            uri=self.url, headers=self.headers, authorization=self.authorization, transport=self.transport
+        )
 
 
 class StorageConfig(_Strict):
@@ -72,6 +110,11 @@ class ServerConfig(_Strict):
     model_refresh_interval: float = Field(
         default=300.0, gt=0, description="seconds between refreshes of providers' model lists"
     )
+    outbound: UrlPolicy = Field(
+        default_factory=UrlPolicy,
+        description="which URLs taken from requests (MCP servers of tool groups and Responses "
+        "tools) the server may call; the default refuses loopback and private networks",
+    )
 
 
 class RunConfig(_Strict):
@@ -83,6 +126,7 @@ class RunConfig(_Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     registered_resources: RegisteredResources = Field(default_factory=RegisteredResources)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    connectors: list[ConnectorConfig] = Field(default_factory=list)
 
     def enabled_providers(self) -> list[tuple[Api, ProviderConfig]]:
         return [(api, p) for api, entries in self.providers.items() for p in entries if p.provider_id]

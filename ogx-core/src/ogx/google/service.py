@@ -2,15 +2,16 @@
 delete and cancel, with stored interactions as the conversation state behind
 `previous_interaction_id`.
 
-A background interaction runs as a task in the worker that accepted it; its row says
-`in_progress` until the task stores the result, so any worker can answer GET, and cancel
-wins over a result that arrives later (the result is stored only while the row is still
+A background interaction is a job (`ogx.jobs`, kind `google.interaction`): it survives a restart
+(a stopping server hands it back, a dead worker's lease expires, and another worker runs it
+again) and any worker may run it. Its row says `in_progress` until the job stores the result, so
+any worker can answer GET; cancel and delete cancel the job (in whichever worker holds it) and win
+over a result that arrives later (the result is stored only while the row is still
 `in_progress`)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from typing import Any
 from ogx.google import stream, translate
 from ogx.google.schema import CreateInteractionRequest
 from ogx.google.store import InteractionStore
+from ogx.jobs import Job, JobQueue
 from ogx.routing.inference import InferenceRouter
 from ogx_api import InvalidRequest, NotFound, OGXError
 from ogx_api.inference import ChatCompletionRequest, ModelType
@@ -28,6 +30,7 @@ from ogx_api.inference.requests import StreamOptions
 logger = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.25  # seconds between looks at a background interaction a client streams
+JOB_KIND = "google.interaction"
 
 _ECHOED = (
     "system_instruction",
@@ -45,16 +48,11 @@ def _now() -> str:
 
 
 class InteractionsService:
-    def __init__(self, inference: InferenceRouter, store: InteractionStore) -> None:
+    def __init__(self, inference: InferenceRouter, store: InteractionStore, jobs: JobQueue) -> None:
         self._inference = inference
         self._store = store
-        self._background: dict[str, asyncio.Task[None]] = {}
-
-    async def close(self) -> None:
-        tasks = list(self._background.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        self._jobs = jobs
+        jobs.register(JOB_KIND, self._run)
 
     # -- create ---------------------------------------------------------------------------------
 
@@ -100,9 +98,9 @@ class InteractionsService:
         if body.background:
             self._inference.registry.resolve(body.model, ModelType.llm)  # an unknown model is a 404 now
             await self._store.save(base, input=raw_input, history=conversation, owner=owner)
-            task = asyncio.create_task(self._run(base, chat, conversation, owner))
-            self._background[base["id"]] = task
-            task.add_done_callback(lambda _: self._background.pop(base["id"], None))
+            payload = {"id": base["id"], "chat": chat.model_dump(mode="json", exclude_none=True)}
+            job_id = await self._jobs.submit(JOB_KIND, payload, owner=owner)
+            await self._store.set_job(base["id"], job_id)
             return base
         if body.stream:
             chat.stream = True
@@ -137,28 +135,33 @@ class InteractionsService:
             )
         return list(row.history)
 
-    async def _run(
-        self,
-        base: dict[str, Any],
-        chat: ChatCompletionRequest,
-        conversation: list[dict[str, Any]],
-        owner: str | None,
-    ) -> None:
-        history = conversation
+    async def _run(self, job: Job) -> None:
+        """Run a background interaction (a job handler). A row no longer `in_progress` was
+        cancelled or deleted: nothing to do. Cancellation (by the client, or a stopping server,
+        which queues the job again) propagates; the row stays as it is."""
         try:
-            completion = await self._inference.chat_completion(chat, owner)
+            row = await self._store.get(job.payload["id"], job.owner)
+        except NotFound:
+            return
+        if row.status != "in_progress":
+            return
+        base, history = dict(row.interaction), list(row.history)
+        chat = ChatCompletionRequest.model_validate(job.payload["chat"])
+        try:
+            completion = await self._inference.chat_completion(chat, job.owner)
             choice = completion["choices"][0]
             outputs = translate.outputs(dict(choice["message"]))  # type: ignore[arg-type]
             done = _completed(base, outputs, choice.get("finish_reason"), completion.get("usage"))  # type: ignore[arg-type]
-            history = _with_outputs(conversation, outputs)
-        except asyncio.CancelledError:
-            done = {**base, "status": "failed", "updated": _now()}  # the server is stopping
-            with contextlib.suppress(Exception):
-                await self._store.finish(done, history, only_if="in_progress")
-            raise
+            history = _with_outputs(history, outputs)
         except OGXError as exc:
             logger.warning("background interaction %s failed: %r", base["id"], exc)
             done = {**base, "status": "failed", "updated": _now()}
+        except Exception:
+            if job.attempts >= job.max_attempts:  # no retry left: the client must not wait forever
+                await self._store.finish(
+                    {**base, "status": "failed", "updated": _now()}, history, only_if="in_progress"
+                )
+            raise  # the job system logs it and retries while attempts remain
         await self._store.finish(done, history, only_if="in_progress")
 
     # -- read, delete, cancel -------------------------------------------------------------------
@@ -198,10 +201,9 @@ class InteractionsService:
         return events()
 
     async def delete(self, interaction_id: str, owner: str | None) -> dict[str, Any]:
-        await self._store.delete(interaction_id, owner)
-        task = self._background.get(interaction_id)
-        if task is not None:
-            task.cancel()
+        job_id = await self._store.delete(interaction_id, owner)
+        if job_id is not None:
+            await self._jobs.cancel(job_id)
         return {}
 
     async def cancel(self, interaction_id: str, owner: str | None) -> dict[str, Any]:
@@ -216,9 +218,8 @@ class InteractionsService:
         cancelled = {**row.interaction, "status": "cancelled", "updated": _now()}
         if not await self._store.finish(cancelled, list(row.history), only_if="in_progress"):
             return await self.get(interaction_id, owner)  # it finished in the meantime
-        task = self._background.get(interaction_id)
-        if task is not None:
-            task.cancel()
+        if row.job_id is not None:
+            await self._jobs.cancel(row.job_id)
         return cancelled
 
 

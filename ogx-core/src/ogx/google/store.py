@@ -41,6 +41,10 @@ class InteractionStore:
         async with self._engine.begin() as conn:
             await conn.execute(_table.insert(), [row])
 
+    async def set_job(self, interaction_id: str, job_id: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(_table.update().where(_table.c.id == interaction_id).values(job_id=job_id))
+
     async def finish(
         self, interaction: dict[str, Any], history: list[dict[str, Any]], *, only_if: str | None = None
     ) -> bool:
@@ -58,7 +62,7 @@ class InteractionStore:
         return bool(result.rowcount)
 
     async def get(self, interaction_id: str, owner: str | None) -> Any:
-        """The row (`.interaction`, `.input`, `.history`, `.status`); NotFound if absent."""
+        """The row (`.interaction`, `.input`, `.history`, `.status`, `.job_id`); NotFound if absent."""
         async with self._engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -71,12 +75,15 @@ class InteractionStore:
             raise NotFound(f"interaction {interaction_id!r} not found", param="id", code="not_found")
         return row
 
-    async def delete(self, interaction_id: str, owner: str | None) -> None:
+    async def delete(self, interaction_id: str, owner: str | None) -> str | None:
+        """Delete a stored interaction; returns the id of the job that was running it, if any."""
         async with self._engine.begin() as conn:
             result = await conn.execute(
-                _table.delete().where(
-                    _table.c.id == interaction_id, _table.c.owner.is_not_distinct_from(owner)
-                )
+                _table.delete()
+                .where(_table.c.id == interaction_id, _table.c.owner.is_not_distinct_from(owner))
+                .returning(_table.c.job_id)
             )
-        if not result.rowcount:
+            deleted = result.first()
+        if deleted is None:
             raise NotFound(f"interaction {interaction_id!r} not found", param="id", code="not_found")
+        return deleted.job_id

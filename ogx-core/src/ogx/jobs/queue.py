@@ -57,6 +57,7 @@ class Job:
 
 
 Handler = Callable[[Job], Awaitable[Any]]
+FailureHook = Callable[[Job, str], Awaitable[None]]
 
 
 class PermanentJobError(Exception):
@@ -75,16 +76,24 @@ class JobQueue:
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float] = time.time) -> None:
         self._engine = engine
         self._handlers: dict[str, Handler] = {}
+        self._failure_hooks: dict[str, FailureHook] = {}
         self._listeners: list[_Listener] = []
         self.clock = clock
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, *, on_failed: FailureHook | None = None) -> None:
         """`async def handler(job) -> result` runs jobs of `kind`; its result must be JSON-ready.
         It may be cancelled (the job was cancelled or the server is stopping) and may run again
-        after a crash, so it should be idempotent."""
+        after a crash, so it should be idempotent. `async def on_failed(job, error)` is called
+        once a job has failed for good, also when its handler never got to run (its last
+        worker died), so whatever the job was to finish can be marked failed."""
         if kind in self._handlers:
             raise ValueError(f"a handler for job kind {kind!r} is already registered")
         self._handlers[kind] = handler
+        if on_failed is not None:
+            self._failure_hooks[kind] = on_failed
+
+    def failure_hook(self, kind: str) -> FailureHook | None:
+        return self._failure_hooks.get(kind)
 
     def handler(self, kind: str) -> Handler:
         return self._handlers[kind]
@@ -102,29 +111,50 @@ class JobQueue:
         delay: float = 0.0,
     ) -> str:
         """Queue a job; returns its id. `payload` must be JSON-ready."""
+        [job_id] = await self.submit_many(
+            kind, [payload], owner=owner, max_attempts=max_attempts, delay=delay
+        )
+        return job_id
+
+    async def submit_many(
+        self,
+        kind: str,
+        payloads: Sequence[Any],
+        *,
+        owner: str | None = None,
+        max_attempts: int = 3,
+        delay: float = 0.0,
+    ) -> list[str]:
+        """Queue a job per payload in one transaction; returns their ids, in order."""
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if not payloads:
+            return []
         now = self.clock()
-        job_id = f"job_{secrets.token_hex(12)}"
+        job_ids = [f"job_{secrets.token_hex(12)}" for _ in payloads]
         async with self._engine.begin() as conn:
             await conn.execute(
-                _table.insert().values(
-                    id=job_id,
-                    kind=kind,
-                    payload=payload,
-                    status=JobStatus.queued.value,
-                    attempts=0,
-                    max_attempts=max_attempts,
-                    owner=owner,
-                    run_after=now + delay,
-                    created_at=now,
-                    updated_at=now,
-                )
+                _table.insert(),
+                [
+                    {
+                        "id": job_id,
+                        "kind": kind,
+                        "payload": payload,
+                        "status": JobStatus.queued.value,
+                        "attempts": 0,
+                        "max_attempts": max_attempts,
+                        "owner": owner,
+                        "run_after": now + delay,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for job_id, payload in zip(job_ids, payloads, strict=True)
+                ],
             )
         if kind in self._handlers and delay <= 0:
             for listener in self._listeners:
                 listener.wake()
-        return job_id
+        return job_ids
 
     async def get(self, job_id: str) -> Job:
         async with self._engine.connect() as conn:

@@ -163,7 +163,8 @@ class JobRunner:
         try:
             if job.attempts > job.max_attempts:
                 error = f"the worker running it stopped (its lease expired) on the last of {job.max_attempts} attempts"
-                await self.queue.fail(self.worker_id, job, error, retry_in=None)
+                if await self.queue.fail(self.worker_id, job, error, retry_in=None):
+                    await self._failed_for_good(job, error)
                 return
             handler = self.queue.handler(job.kind)
             try:
@@ -199,7 +200,18 @@ class JobRunner:
         logger.warning(
             "job %s (%s) attempt %d/%d failed: %s", job.id, job.kind, job.attempts, job.max_attempts, error
         )
-        await self.queue.fail(self.worker_id, job, error, retry_in=retry_in)
+        recorded = await self.queue.fail(self.worker_id, job, error, retry_in=retry_in)
+        if recorded and (retry_in is None or job.attempts >= job.max_attempts):
+            await self._failed_for_good(job, error)
+
+    async def _failed_for_good(self, job: Job, error: str) -> None:
+        hook = self.queue.failure_hook(job.kind)
+        if hook is None:
+            return
+        try:
+            await hook(job, error)
+        except Exception:
+            logger.exception("the failure hook of job %s (%s) failed", job.id, job.kind)
 
     def _backoff(self, attempt: int) -> float:
         delay = min(self.retry_max, self.retry_base * 2 ** max(0, attempt - 1))

@@ -23,6 +23,13 @@ def ogx_provider_specs() -> list[ProviderSpec]:
             factory="ogx.files.localfs:create_provider",
             description="Uploaded files in a local directory (the default when no files provider is configured)",
         ),
+        ProviderSpec(
+            api=Api.tool_runtime,
+            provider_type="inline::builtin",
+            config_class="ogx.tools.builtin:BuiltinToolsConfig",
+            factory="ogx.tools.builtin:create_provider",
+            description="Tools inside the server: current_time and add, and the diagnostics echo, sleep and fail",
+        ),
     ]
 
 

@@ -25,7 +25,7 @@ from ogx_api.inference import (
     EmbeddingsResponse,
     ModelType,
 )
-from ogx_api.inference.assembly import ChatCompletionAssembler
+from ogx_api.inference.assembly import ChatCompletionAssembler, with_required_fields
 
 
 class InferenceRouter:
@@ -40,7 +40,7 @@ class InferenceRouter:
         entry = self.registry.resolve(public_id, ModelType.llm)
         inputs = _stored_inputs(request) if self._storing(request) else None
         request.model = entry.provider_model_id
-        result = await self.registry.provider(entry).chat_completion(request)
+        result = with_required_fields(await self.registry.provider(entry).chat_completion(request))
         result["model"] = public_id
         if inputs is not None and self.store is not None:
             result["id"] = _new_id()

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from ogx import __version__
 from ogx.anthropic import anthropic_envelope
 from ogx.config import RunConfig
+from ogx.conversations import ConversationsService
 from ogx.files import start_files, with_localfs_defaults
 from ogx.google import InteractionsService, InteractionStore, google_envelope
 from ogx.jobs import JobQueue, JobRunner
@@ -26,16 +27,23 @@ from ogx.providers.resolver import (
     provider_data_validators,
     start_providers,
 )
+from ogx.responses import ResponsesService, ResponseStore, ToolServices
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
 from ogx.server import body
-from ogx.server.errors import ErrorLayer
+from ogx.server.errors import ErrorLayer, openai_envelope
 from ogx.server.provider_data import ProviderDataMiddleware
-from ogx.server.routes import anthropic, google, inspect, models, openai_inference
+from ogx.server.routes import anthropic, google, inspect, models, openai_inference, vector_io
+from ogx.server.routes import conversations as conversations_routes
 from ogx.server.routes import files as files_routes
+from ogx.server.routes import responses as responses_routes
+from ogx.server.routes import tools as tools_routes
+from ogx.server.routes import vector_stores as vector_stores_routes
 from ogx.server.services import Services
 from ogx.storage import create_engine, migrate, resolve_storage_url
 from ogx.stores.chat_completions import ChatCompletionStore
+from ogx.tools import start_tools, with_outbound_policy
+from ogx.vector_stores import VectorStoresService
 from ogx_api import Api
 
 logger = logging.getLogger(__name__)
@@ -50,7 +58,7 @@ def create_app(
     environ: Mapping[str, str] | None = None,
 ) -> FastAPI:
     plugins = plugins if plugins is not None else PluginManager()
-    config = with_localfs_defaults(config, environ)
+    config = with_outbound_policy(with_localfs_defaults(config, environ))
     prepared = prepare_providers(config, plugins)
     storage_url = resolve_storage_url(config.storage.url, config.name or "default", environ)
 
@@ -84,8 +92,28 @@ def create_app(
             stack.callback(refresher.cancel)
             files = await start_files(config, instances, engine, stack, environ)
             jobs = JobQueue(engine)
-            interactions = InteractionsService(inference, InteractionStore(engine))  # type: ignore[arg-type]
-            stack.push_async_callback(interactions.close)
+            vector_stores = VectorStoresService(
+                engine,
+                files=files,
+                inference=inference,  # type: ignore[arg-type]
+                providers={i.provider_id: i.impl for i in instances if i.api is Api.vector_io},
+                jobs=jobs,
+            )
+            await vector_stores.start()
+            tools = await start_tools(config, instances, engine, stack)
+            interactions = InteractionsService(inference, InteractionStore(engine), jobs)  # type: ignore[arg-type]
+            conversations = ConversationsService(engine)
+            response_store = ResponseStore(engine)
+            await response_store.start()
+            stack.push_async_callback(response_store.close)
+            responses = ResponsesService(
+                inference,  # type: ignore[arg-type]
+                response_store,
+                files=files,
+                jobs=jobs,
+                tools=ToolServices(vector_stores=vector_stores, tools=tools),
+                conversations=conversations,
+            )
             # Last to start, first to stop: handlers may use any service above.
             job_runner = JobRunner(jobs)
             await job_runner.start()
@@ -101,6 +129,10 @@ def create_app(
                 interactions=interactions,
                 files=files,
                 jobs=jobs,
+                vector_stores=vector_stores,
+                tools=tools,
+                conversations=conversations,
+                responses=responses,
             )
             logger.info(
                 "OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list())
@@ -117,13 +149,21 @@ def create_app(
     errors.install(app)
     app.state.errors = errors
     errors.register("/v1alpha", google_envelope)
+    errors.register("/v1alpha/file-processors", openai_envelope)
     errors.register("/v1/messages", anthropic_envelope)
     validators = provider_data_validators(prepared)
     if validators:
         app.add_middleware(ProviderDataMiddleware, validators=validators, errors=errors)
-    for module in (openai_inference, models, inspect, google, anthropic):
+    # Routes are matched in order, each failed match costing µs: the hot paths first, and the
+    # two Messages routes before the dozen of the OpenAI router that /v1/messages would try.
+    for module in (anthropic, openai_inference, models, inspect, google):
         app.include_router(module.router)
     app.include_router(files_routes.router)
+    app.include_router(vector_stores_routes.router)
+    app.include_router(vector_io.router)
+    app.include_router(tools_routes.router)
+    app.include_router(conversations_routes.router)
+    app.include_router(responses_routes.router)
     body.install_schemas(app)
     return app
 

@@ -3,6 +3,7 @@ in the OpenAPI schema (the routes take the raw request for speed, so FastAPI can
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import orjson
@@ -16,6 +17,7 @@ from ogx_api import InvalidRequest
 M = TypeVar("M", bound=BaseModel)
 
 _documented: dict[str, Any] = {}
+_components: dict[str, Any] = {}
 
 
 async def parse_body(request: Request, model: type[M]) -> M:
@@ -48,6 +50,21 @@ def response_schema(name: str, shape: Any, description: str = "OK") -> dict[int 
     return {200: {"description": description, "content": {"application/json": {"schema": ref}}}}
 
 
+def document_components(schemas: Mapping[str, Any]) -> None:
+    """Add ready-made JSON schemas (a vendor's, vendored) to the OpenAPI components."""
+    _components.update(schemas)
+
+
+def request_json(schema: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` for a route whose JSON body is described by `schema` (e.g. a `$ref`)."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def json_content(schema: dict[str, Any], description: str = "OK") -> dict[int | str, dict[str, Any]]:
+    """`responses` for a route that returns JSON described by `schema` (e.g. a `$ref`)."""
+    return {200: {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+
 def install_schemas(app: FastAPI) -> None:
     """Add the documented bodies' schemas to the app's OpenAPI components."""
     generate = app.openapi
@@ -57,6 +74,7 @@ def install_schemas(app: FastAPI) -> None:
             return app.openapi_schema
         schema = generate()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(_components)
         for name, shape in _documented.items():
             adapter = (
                 shape if isinstance(shape, type) and issubclass(shape, BaseModel) else TypeAdapter(shape)

@@ -7,14 +7,18 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ogx.config import RunConfig
+from ogx.conversations import ConversationsService
 from ogx.files import FilesService
 from ogx.google import InteractionsService
 from ogx.jobs import JobQueue
 from ogx.plugins import PluginManager
 from ogx.providers.resolver import ProviderInstance
+from ogx.responses import ResponsesService
 from ogx.routing.inference import InferenceRouter
 from ogx.routing.models import ModelRegistry
 from ogx.stores.chat_completions import ChatCompletionStore
+from ogx.tools import ToolsService
+from ogx.vector_stores import VectorStoresService
 
 
 @dataclass
@@ -29,6 +33,10 @@ class Services:
     interactions: InteractionsService
     files: FilesService
     jobs: JobQueue
+    vector_stores: VectorStoresService
+    tools: ToolsService
+    conversations: ConversationsService
+    responses: ResponsesService
 
 
 def services(request: Request) -> Services:

@@ -46,8 +46,22 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
-        return engine
+        return _SQLiteEngine(engine.sync_engine)
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class _SQLiteEngine(AsyncEngine):
+    """`begin()` takes SQLite's write lock up front (`BEGIN IMMEDIATE`). A deferred transaction
+    that reads before it writes fails at once with "database is locked" when another connection
+    wrote in between (WAL cannot upgrade a stale read snapshot, and the busy timeout does not
+    apply); an immediate one queues on the busy timeout instead. `connect()` reads stay deferred."""
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        async with self.connect() as conn:
+            conn = await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            async with conn.begin():
+                yield conn
 
 
 def _switch_to_wal(cursor: Any) -> None:

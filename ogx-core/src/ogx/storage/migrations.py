@@ -125,12 +125,145 @@ def _v5_interactions(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v6_vector_stores(conn: Connection) -> None:
+    md = sa.MetaData()
+    stores = sa.Table(
+        "vector_stores",
+        md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("description", sa.Text, nullable=True),
+        sa.Column("metadata", sa.JSON, nullable=False),
+        sa.Column("provider_id", sa.String(128), nullable=False),
+        sa.Column("embedding_model", sa.String(512), nullable=False),
+        sa.Column("embedding_dimension", sa.Integer, nullable=False),
+        sa.Column("expires_after", sa.JSON, nullable=True),
+        sa.Column("expires_at", sa.BigInteger, nullable=True),  # unix seconds
+        sa.Column("last_active_at", sa.BigInteger, nullable=False),  # unix seconds
+    )
+    sa.Index("ix_vector_stores_order", stores.c.owner, stores.c.created_at, stores.c.id)
+    files = sa.Table(
+        "vector_store_files",
+        md,
+        sa.Column("vector_store_id", sa.String(64), primary_key=True),
+        sa.Column("id", sa.String(64), primary_key=True),  # the file id
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds
+        sa.Column("filename", sa.Text, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("last_error", sa.JSON, nullable=True),
+        sa.Column("attributes", sa.JSON, nullable=False),
+        sa.Column("chunking_strategy", sa.JSON, nullable=False),
+        sa.Column("usage_bytes", sa.BigInteger, nullable=False),
+        sa.Column("batch_id", sa.String(64), nullable=True),
+        sa.Column("job_id", sa.String(64), nullable=True),
+    )
+    sa.Index("ix_vector_store_files_order", files.c.vector_store_id, files.c.created_at, files.c.id)
+    sa.Index("ix_vector_store_files_batch", files.c.batch_id)
+    sa.Table(
+        "vector_store_file_batches",
+        md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("vector_store_id", sa.String(64), nullable=False, index=True),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds
+        sa.Column("cancelled", sa.Boolean, nullable=False),
+    )
+    chunks = sa.Table(
+        "vector_store_chunks",
+        md,
+        sa.Column("vector_store_id", sa.String(64), primary_key=True),
+        sa.Column("id", sa.String(128), primary_key=True),
+        sa.Column("file_id", sa.String(64), nullable=False),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("content", sa.Text, nullable=False),
+        sa.Column("embedding", sa.LargeBinary, nullable=False),  # little-endian float32
+        sa.Column("metadata", sa.JSON, nullable=False),
+    )
+    sa.Index("ix_vector_store_chunks_file", chunks.c.vector_store_id, chunks.c.file_id, chunks.c.position)
+    md.create_all(conn)
+
+
+def _v7_tool_groups(conn: Connection) -> None:
+    md = sa.MetaData()
+    table = sa.Table(
+        "tool_groups",
+        md,
+        sa.Column("id", sa.String(256), primary_key=True),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+        sa.Column("provider_id", sa.String(128), nullable=False),
+        sa.Column("mcp_endpoint", sa.JSON, nullable=True),
+        sa.Column("args", sa.JSON, nullable=False),
+        sa.Column("authorization", sa.Text, nullable=True),
+    )
+    sa.Index("ix_tool_groups_order", table.c.owner, table.c.created_at, table.c.id)
+    md.create_all(conn)
+
+
+def _v8_responses(conn: Connection) -> None:
+    md = sa.MetaData()
+    table = sa.Table(
+        "responses",
+        md,
+        sa.Column("id", sa.String(256), primary_key=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("model", sa.String(512), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("response", sa.JSON, nullable=False),
+        sa.Column("input_items", sa.JSON, nullable=False),
+        sa.Column("messages", sa.JSON, nullable=False),
+        sa.Column("request", sa.JSON, nullable=True),
+        sa.Column("job_id", sa.String(64), nullable=True),
+    )
+    sa.Index("ix_responses_order", table.c.owner, table.c.created_at, table.c.id)
+    md.create_all(conn)
+
+
+def _v9_conversations(conn: Connection) -> None:
+    md = sa.MetaData()
+    conversations = sa.Table(
+        "conversations",
+        md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+        sa.Column("metadata", sa.JSON, nullable=False),
+    )
+    sa.Index("ix_conversations_order", conversations.c.owner, conversations.c.created_at, conversations.c.id)
+    items = sa.Table(
+        "conversation_items",
+        md,
+        sa.Column("conversation_id", sa.String(64), primary_key=True),
+        sa.Column("id", sa.String(128), primary_key=True),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds, increasing per conversation
+        sa.Column("item", sa.JSON, nullable=False),
+    )
+    sa.Index("ix_conversation_items_order", items.c.conversation_id, items.c.created_at, items.c.id)
+    md.create_all(conn)
+
+
+def _v10_interaction_jobs(conn: Connection) -> None:
+    # The job that runs a background interaction, so cancel and delete can reach it.
+    conn.execute(sa.text("ALTER TABLE interactions ADD COLUMN job_id VARCHAR(64)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models registry", _v1_models),
     Migration(2, "stored chat completions", _v2_chat_completions),
     Migration(3, "files", _v3_files),
     Migration(4, "background jobs with leases", _v4_jobs),
     Migration(5, "stored Google interactions", _v5_interactions),
+    Migration(6, "vector stores, their files, file batches and chunks", _v6_vector_stores),
+    Migration(7, "tool groups", _v7_tool_groups),
+    Migration(8, "stored responses (Responses API)", _v8_responses),
+    Migration(9, "conversations and their items", _v9_conversations),
+    Migration(10, "the job running a background Google interaction", _v10_interaction_jobs),
 )
 
 _versions = sa.Table(

@@ -33,21 +33,32 @@ async def page(
     render: Callable[[Any], dict[str, Any]],
     created: str = "created_at",
     max_limit: int = MAX_LIMIT,
+    before: str | None = None,
 ) -> dict[str, Any]:
+    """A page in `order`: the `limit` objects following `after`, or with only `before`, the
+    `limit` objects preceding it (`has_more` then tells whether more precede them)."""
     check_limit(limit, max_limit)
     created_col, id_col = table.c[created], table.c.id
+    position = sa.tuple_(created_col, id_col)
     query = sa.select(table).where(*where)
-    if after is not None:
+    for cursor_id, name, forward in ((after, "after", True), (before, "before", False)):
+        if cursor_id is None:
+            continue
         cursor = (
-            await conn.execute(sa.select(created_col).where(id_col == after, *where))
+            await conn.execute(sa.select(created_col).where(id_col == cursor_id, *where))
         ).scalar_one_or_none()
         if cursor is None:
-            raise NotFound(f"no object {after!r} to page after", param="after")
-        position = sa.tuple_(created_col, id_col)
-        query = query.where(position > (cursor, after) if order == "asc" else position < (cursor, after))
-    ordering = (created_col.asc(), id_col.asc()) if order == "asc" else (created_col.desc(), id_col.desc())
+            raise NotFound(f"no object {cursor_id!r} to page {name}", param=name)
+        later = (order == "asc") == forward
+        query = query.where(position > (cursor, cursor_id) if later else position < (cursor, cursor_id))
+    backwards = before is not None and after is None
+    ascending = (order == "asc") != backwards
+    ordering = (created_col.asc(), id_col.asc()) if ascending else (created_col.desc(), id_col.desc())
     rows = (await conn.execute(query.order_by(*ordering).limit(limit + 1))).all()
-    data = [render(row) for row in rows[:limit]]
+    kept = rows[:limit]
+    if backwards:
+        kept.reverse()
+    data = [render(row) for row in kept]
     return {
         "object": "list",
         "data": data,

@@ -13,6 +13,7 @@ from ogx.storage import tables
 from ogx.storage.pagination import Order, page
 from ogx.stores.writer import BackgroundWriter
 from ogx_api import NotFound
+from ogx_api.inference.assembly import with_required_fields
 
 _table = tables.chat_completions
 
@@ -78,7 +79,7 @@ class ChatCompletionStore:
         self, completion_id: str, *, owner: str | None, after: str | None, limit: int, order: Order
     ) -> dict[str, Any]:
         row = await self._row(completion_id, owner)
-        messages = [{"id": f"{completion_id}-{i}", **m} for i, m in enumerate(row.input_messages)]
+        messages = [_stored_message(f"{completion_id}-{i}", m) for i, m in enumerate(row.input_messages)]
         if order == "desc":
             messages.reverse()
         if after is not None:
@@ -125,4 +126,20 @@ class ChatCompletionStore:
 
 
 def _render(row: Any) -> dict[str, Any]:
-    return {**row.completion, "metadata": row.metadata}
+    # Completions stored before the router filled OpenAI's always-present fields get them here.
+    return {**with_required_fields(row.completion), "metadata": row.metadata}
+
+
+def _stored_message(message_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    """An input message as OpenAI lists it: text in `content`, the parts (if sent) in
+    `content_parts`, `refusal` always present."""
+    stored = {"id": message_id, "refusal": None, **message}
+    content = message.get("content")
+    if isinstance(content, list):
+        texts = [part["text"] for part in content if part.get("type") == "text"]
+        stored["content"] = "\n".join(texts) if texts else None
+        stored["content_parts"] = content
+    else:
+        stored["content"] = content
+        stored["content_parts"] = None
+    return stored

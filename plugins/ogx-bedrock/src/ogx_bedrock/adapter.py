@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import botocore
@@ -35,10 +38,11 @@ from ogx_api.inference import (
     EmbeddingsResponse,
     ProviderModel,
 )
+from ogx_api.request_context import provider_data
 from ogx_bedrock import embeddings as embed
 from ogx_bedrock import models as catalog
 from ogx_bedrock import translate
-from ogx_bedrock.config import BedrockConfig
+from ogx_bedrock.config import BedrockConfig, BedrockProviderData, safe_for_bearer
 from ogx_bedrock.errors import BOTO_FAILURES, error_for
 
 T = TypeVar("T")
@@ -46,6 +50,37 @@ T = TypeVar("T")
 _USER_AGENT = "ogx-bedrock/0.1.0"
 # GetFoundationModelAvailability calls in flight at once: the control plane throttles bursts.
 _ACCESS_CHECKS_AT_ONCE = 8
+# Runtime clients kept for per-request credentials (`X-OGX-Provider-Data`), least recently used out.
+_REQUEST_CLIENTS = 16
+
+
+@dataclass(frozen=True)
+class _Credentials:
+    """What a botocore client authenticates with: access keys (SigV4), a Bedrock API key
+    (bearer), or neither (botocore's default chain)."""
+
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    api_key: str | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.secret_access_key, self.session_token, self.api_key) if s)
+
+    @classmethod
+    def of(cls, source: BedrockConfig | BedrockProviderData) -> _Credentials:
+        api_key = source.api_key if isinstance(source, BedrockConfig) else source.bedrock_api_key
+        return cls(
+            access_key_id=source.aws_access_key_id,
+            secret_access_key=_reveal(source.aws_secret_access_key),
+            session_token=_reveal(source.aws_session_token),
+            api_key=_reveal(api_key),
+        )
+
+
+def _reveal(secret: Any) -> str | None:
+    return None if secret is None else secret.get_secret_value()
 
 
 class BedrockInferenceAdapter(BaseProvider):
@@ -70,11 +105,9 @@ class BedrockInferenceAdapter(BaseProvider):
         self._session = session
         self._owned: list[Any] = []
         self._executor: ThreadPoolExecutor | None = None
-        self._secrets = tuple(
-            secret.get_secret_value()
-            for secret in (config.api_key, config.aws_secret_access_key, config.aws_session_token)
-            if secret is not None
-        )
+        self._credentials = _Credentials.of(config)
+        self._secrets = self._credentials.secrets
+        self._request_clients: OrderedDict[str, Any] = OrderedDict()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -88,18 +121,23 @@ class BedrockInferenceAdapter(BaseProvider):
             await self._run(self._create_clients)
 
     def _create_clients(self) -> None:
-        session = self._session or botocore.session.Session(profile=self.config.profile_name)
         if self._client is None:
-            self._client = self._create_client(session, "bedrock-runtime", self.config.endpoint_url)
+            self._client = self._create_client("bedrock-runtime", self.config.endpoint_url, self._credentials)
             self._owned.append(self._client)
         if self._control is None:
-            self._control = self._create_client(session, "bedrock", self.config.control_plane_endpoint_url)
+            self._control = self._create_client(
+                "bedrock", self.config.control_plane_endpoint_url, self._credentials
+            )
             self._owned.append(self._control)
 
-    def _create_client(
-        self, session: botocore.session.Session, service: str, endpoint_url: str | None
-    ) -> Any:
+    def _botocore_session(self) -> botocore.session.Session:
+        if self._session is None:  # kept: it caches the service models for later clients
+            self._session = botocore.session.Session(profile=self.config.profile_name)
+        return self._session
+
+    def _create_client(self, service: str, endpoint_url: str | None, credentials: _Credentials) -> Any:
         cfg = self.config
+        session = self._botocore_session()
         region = cfg.region or session.get_config_variable("region") or "us-east-1"
         client_config = Config(
             connect_timeout=cfg.connect_timeout,
@@ -108,22 +146,20 @@ class BedrockInferenceAdapter(BaseProvider):
             max_pool_connections=cfg.max_concurrency,
             user_agent_extra=_USER_AGENT,
             # Explicit, so botocore's own AWS_BEARER_TOKEN_BEDROCK handling never overrides the config.
-            signature_version=botocore.UNSIGNED if cfg.api_key else "v4",
+            signature_version=botocore.UNSIGNED if credentials.api_key else "v4",
         )
         keys: dict[str, Any] = {}
-        if cfg.aws_access_key_id and cfg.aws_secret_access_key:
+        if credentials.access_key_id and credentials.secret_access_key:
             keys = {
-                "aws_access_key_id": cfg.aws_access_key_id,
-                "aws_secret_access_key": cfg.aws_secret_access_key.get_secret_value(),
-                "aws_session_token": cfg.aws_session_token.get_secret_value()
-                if cfg.aws_session_token
-                else None,
+                "aws_access_key_id": credentials.access_key_id,
+                "aws_secret_access_key": credentials.secret_access_key,
+                "aws_session_token": credentials.session_token,
             }
         client = session.create_client(
             service, region_name=region, endpoint_url=endpoint_url, config=client_config, **keys
         )
-        if cfg.api_key is not None:
-            header = f"Bearer {cfg.api_key.get_secret_value()}"
+        if credentials.api_key is not None:
+            header = f"Bearer {credentials.api_key}"
 
             def add_bearer(request: Any, **_: Any) -> None:
                 request.headers["Authorization"] = header
@@ -132,8 +168,9 @@ class BedrockInferenceAdapter(BaseProvider):
         return client
 
     async def close(self) -> None:
-        for client in self._owned:
+        for client in [*self._owned, *self._request_clients.values()]:
             client.close()
+        self._request_clients.clear()
         if self._client in self._owned:
             self._client = None
         if self._control in self._owned:
@@ -201,7 +238,8 @@ class BedrockInferenceAdapter(BaseProvider):
 
     async def chat_completion(self, request: ChatCompletionRequest) -> ChatCompletion:
         kwargs = translate.converse_request(request)
-        response = await self._call(self._runtime, "converse", **kwargs)
+        runtime, secrets = await self._runtime_for_request()
+        response = await self._call(runtime, "converse", secrets=secrets, **kwargs)
         return translate.chat_completion(
             response, model=request.model, completion_id=_completion_id(response), created=int(time.time())
         )
@@ -212,7 +250,8 @@ class BedrockInferenceAdapter(BaseProvider):
         kwargs = translate.converse_request(request)
         # The call returns once Bedrock answered with its status: a refused request raises here,
         # before anything is yielded.
-        response = await self._open_stream(kwargs)
+        runtime, secrets = await self._runtime_for_request()
+        response = await self._open_stream(runtime, kwargs, secrets)
         stream = response["stream"]
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         translator = translate.StreamTranslator(
@@ -227,14 +266,15 @@ class BedrockInferenceAdapter(BaseProvider):
                 for chunk in translator.feed(event):
                     yield chunk
         except BOTO_FAILURES as exc:
-            raise error_for(exc, secrets=self._secrets) from exc
+            raise error_for(exc, secrets=secrets) from exc
         finally:
             # Closing the body ends a read still blocked in a worker thread (client gone away).
             stream.close()
         translator.finish()
 
-    async def _open_stream(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        runtime = self._runtime
+    async def _open_stream(
+        self, runtime: Any, kwargs: dict[str, Any], secrets: tuple[str, ...]
+    ) -> dict[str, Any]:
         assert self._executor is not None
         opening = self._executor.submit(functools.partial(runtime.converse_stream, **kwargs))
         try:
@@ -245,7 +285,7 @@ class BedrockInferenceAdapter(BaseProvider):
             opening.add_done_callback(_close_opened_stream)
             raise
         except BOTO_FAILURES as exc:
-            raise error_for(exc, secrets=self._secrets) from exc
+            raise error_for(exc, secrets=secrets) from exc
 
     # -- completions -------------------------------------------------------------------------
 
@@ -272,8 +312,12 @@ class BedrockInferenceAdapter(BaseProvider):
         extra = dict(request.model_extra or {})
         size = embed.COHERE_MAX_TEXTS if embed.is_batched(family) else 1
         batches = [texts[i : i + size] for i in range(0, len(texts), size)]
+        runtime, secrets = await self._runtime_for_request()
         results = await asyncio.gather(
-            *(self._embed_batch(request.model, family, batch, request.dimensions, extra) for batch in batches)
+            *(
+                self._embed_batch(runtime, secrets, request.model, family, batch, request.dimensions, extra)
+                for batch in batches
+            )
         )
         vectors = [vector for batch_vectors, _ in results for vector in batch_vectors]
         tokens = sum(count for _, count in results)
@@ -294,6 +338,8 @@ class BedrockInferenceAdapter(BaseProvider):
 
     async def _embed_batch(
         self,
+        runtime: Any,
+        secrets: tuple[str, ...],
         model: str,
         family: embed.Family,
         texts: list[str],
@@ -303,7 +349,7 @@ class BedrockInferenceAdapter(BaseProvider):
         body = embed.request_body(family, texts, dimensions=dimensions, extra=extra)
 
         def invoke() -> tuple[Any, int]:
-            response = self._runtime.invoke_model(
+            response = runtime.invoke_model(
                 modelId=model,
                 body=json.dumps(body),
                 contentType="application/json",
@@ -317,7 +363,7 @@ class BedrockInferenceAdapter(BaseProvider):
             payload, header_tokens = await self._run(invoke)
             parsed = json.loads(payload)
         except BOTO_FAILURES as exc:
-            raise error_for(exc, secrets=self._secrets) from exc
+            raise error_for(exc, secrets=secrets) from exc
         except ValueError as exc:
             raise ProviderError(f"Amazon Bedrock answered InvokeModel with malformed JSON: {exc}") from exc
         vectors, body_tokens = embed.parse_response(family, parsed, len(texts))
@@ -344,12 +390,41 @@ class BedrockInferenceAdapter(BaseProvider):
             self._executor, functools.partial(function, *args)
         )
 
-    async def _call(self, client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
+    async def _call(
+        self, client: Any, operation: str, *, secrets: tuple[str, ...] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         """One botocore operation on the thread pool, its failures mapped to typed errors."""
         try:
             return await self._run(functools.partial(getattr(client, operation), **kwargs))
         except BOTO_FAILURES as exc:
-            raise error_for(exc, secrets=self._secrets) from exc
+            raise error_for(exc, secrets=self._secrets if secrets is None else secrets) from exc
+
+    async def _runtime_for_request(self) -> tuple[Any, tuple[str, ...]]:
+        """The runtime client for this request and the secrets to keep out of its errors: the
+        configured one, or one for the credentials in `X-OGX-Provider-Data` (kept for reuse)."""
+        data = provider_data(BedrockProviderData)
+        if data is None or not data.has_credentials:
+            return self._runtime, self._secrets
+        credentials = _Credentials.of(data)
+        endpoint = self.config.endpoint_url
+        if credentials.api_key and endpoint is not None and not safe_for_bearer(endpoint):
+            raise InvalidRequest(
+                f"bedrock_api_key would be sent in clear text to {endpoint}; this provider needs an https:// endpoint for it",
+                param="X-OGX-Provider-Data",
+            )
+        key = hashlib.sha256(repr(credentials).encode()).hexdigest()
+        client = self._request_clients.get(key)
+        if client is None:
+            client = await self._run(self._create_client, "bedrock-runtime", endpoint, credentials)
+            if key in self._request_clients:  # a concurrent request made one meanwhile
+                client.close()
+                client = self._request_clients[key]
+            self._request_clients[key] = client
+            while len(self._request_clients) > _REQUEST_CLIENTS:
+                _, oldest = self._request_clients.popitem(last=False)
+                oldest.close()
+        self._request_clients.move_to_end(key)
+        return client, credentials.secrets
 
 
 def _close_opened_stream(opening: Future[dict[str, Any]]) -> None:

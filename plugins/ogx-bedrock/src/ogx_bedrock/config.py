@@ -107,7 +107,7 @@ class BedrockConfig(BaseModel):
             self.api_key = SecretStr(token)
         if self.api_key is not None:
             for url in (self.endpoint_url, self.control_plane_endpoint_url):
-                if url is not None and not _safe_for_bearer(url):
+                if url is not None and not safe_for_bearer(url):
                     raise ValueError(
                         f"api_key is sent in clear text over {url}: use an https:// endpoint "
                         "(plain http is allowed to loopback addresses only)"
@@ -119,7 +119,7 @@ class BedrockConfig(BaseModel):
         return self.api_key is not None
 
 
-def _safe_for_bearer(url: str) -> bool:
+def safe_for_bearer(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme == "https":
         return True
@@ -130,3 +130,32 @@ def _safe_for_bearer(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class BedrockProviderData(BaseModel):
+    """This provider's part of the `X-OGX-Provider-Data` request header: credentials for one
+    request, used instead of the configured ones (for the Bedrock Runtime calls: chat,
+    completions, embeddings; model listing keeps the configured credentials)."""
+
+    model_config = ConfigDict(extra="ignore")  # the header carries other providers' fields too
+
+    aws_access_key_id: str | None = Field(default=None, description="Access key id for this request.")
+    aws_secret_access_key: SecretStr | None = Field(default=None, description="Its secret access key.")
+    aws_session_token: SecretStr | None = Field(default=None, description="Session token (temporary keys).")
+    bedrock_api_key: SecretStr | None = Field(
+        default=None, description="A Bedrock API key (bearer token) for this request."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> BedrockProviderData:
+        if (self.aws_access_key_id is None) != (self.aws_secret_access_key is None):
+            raise ValueError("aws_access_key_id and aws_secret_access_key must be given together")
+        if self.aws_session_token is not None and self.aws_access_key_id is None:
+            raise ValueError("aws_session_token needs aws_access_key_id and aws_secret_access_key")
+        if self.bedrock_api_key is not None and self.aws_access_key_id is not None:
+            raise ValueError("give either bedrock_api_key or AWS access keys, not both")
+        return self
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.bedrock_api_key is not None or self.aws_access_key_id is not None

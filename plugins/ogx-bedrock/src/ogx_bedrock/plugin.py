@@ -15,6 +15,7 @@ def ogx_provider_specs() -> list[ProviderSpec]:
             provider_type="remote::bedrock",
             config_class="ogx_bedrock.config:BedrockConfig",
             factory="ogx_bedrock.adapter:create_provider",
+            provider_data_validator="ogx_bedrock.config:BedrockProviderData",
             description="Chat (with tools, images and streaming) through Amazon Bedrock's Converse "
             "API, and Titan / Cohere embeddings through InvokeModel.",
         )

@@ -37,6 +37,7 @@ from ogx_api.inference import (
 from ogx_api.inference.requests import (
     AudioPart,
     CustomTool,
+    CustomToolCall,
     FilePart,
     FunctionTool,
     ImagePart,
@@ -290,6 +291,10 @@ def _assistant_blocks(message: AssistantMessage, path: str) -> list[dict[str, An
     # Converse refuses blank text blocks; an assistant turn with only tool calls has none.
     blocks.extend({"text": text} for text in texts if text)
     for index, call in enumerate(message.tool_calls or ()):
+        if isinstance(call, CustomToolCall):
+            raise InvalidRequest(
+                "custom tools are not supported by Amazon Bedrock", param=f"{path}.tool_calls[{index}]"
+            )
         param = f"{path}.tool_calls[{index}].function.arguments"
         blocks.append(
             {

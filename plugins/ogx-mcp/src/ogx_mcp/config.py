@@ -26,6 +26,11 @@ class MCPTimeouts(BaseModel):
         default=120.0,
         description="One `list_tools` or `invoke` from start to result, opening the session included.",
     )
+    idle: Seconds = Field(
+        default=300.0,
+        description="How long an open session's event stream may stay silent before it is dropped "
+        "(a later call opens a new session). Servers on the mcp SDK ping every 15 s.",
+    )
 
     @model_validator(mode="after")
     def _total_covers_the_stages(self) -> MCPTimeouts:

@@ -164,8 +164,9 @@ class ServerConnection:
         if authorization is not None:
             headers["Authorization"] = authorization
         timeouts = self._timeouts
-        # httpx's read timeout is between two bytes; a slow tool is bounded by the call timeout.
-        http_timeout = httpx2.Timeout(timeouts.total, connect=timeouts.connect)
+        # httpx's read timeout is between two bytes, so it bounds how long an open event stream
+        # may stay silent (`idle`); a slow tool is bounded by the call timeout.
+        http_timeout = httpx2.Timeout(timeouts.idle, connect=timeouts.connect)
         if kind == "streamable_http":
             client = await stack.enter_async_context(
                 session_client(self._pool, self.guard, headers=headers, timeout=http_timeout)
@@ -194,7 +195,7 @@ class ServerConnection:
                     self.endpoint.uri,
                     headers=headers,
                     timeout=timeouts.connect,
-                    sse_read_timeout=timeouts.total,
+                    sse_read_timeout=timeouts.idle,
                     httpx_client_factory=factory,
                 )
             )
@@ -235,6 +236,11 @@ class ServerConnection:
     def _mark_dead(self) -> None:
         if not self._dead.done():
             self._dead.set_result(None)
+
+    def fail(self, error: OGXError) -> None:
+        """Mark the connection failed: calls waiting on it fail with `error`, nobody reuses it,
+        and its worker closes the session."""
+        self._fail(error)
 
     def _fail(self, error: OGXError) -> None:
         if self._failure is None:

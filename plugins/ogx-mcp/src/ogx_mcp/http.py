@@ -40,6 +40,7 @@ class ConnectionGuard:
     on_failure: Callable[[OGXError], None] = lambda error: None
     failure: OGXError | None = None
     error_statuses: list[int] = field(default_factory=list)
+    responses_received: int = 0  # responses whose status line arrived (the server got the request)
     _checked_origins: set[tuple[str, str, int | None]] = field(default_factory=set)
     _checked_peers: set[str] = field(default_factory=set)
 
@@ -98,6 +99,7 @@ class _SessionTransport(httpx2.AsyncBaseTransport):
             raise guard.failure  # nothing more goes to a refused address, not even a goodbye
         await guard.check_request(request.url)
         response = await self._pool.handle_async_request(request)
+        guard.responses_received += 1
         try:
             guard.check_peer(request.url, response)
         except OGXError:

@@ -142,52 +142,78 @@ class MCPToolSession:
 
     async def _run(self, endpoint: McpEndpoint, key: str, what: str, operation: Any) -> Any:
         """Run `operation(session)` on the server's connection within `timeouts.total`; a tools/call
-        the server answers with a JSON-RPC error becomes an error `ToolResult`."""
+        the server answers with a JSON-RPC error becomes an error `ToolResult`.
+
+        A connection that fails (other than by a timeout) is dropped, so the next call opens a
+        new session: a long-lived scope recovers from a server that restarted. When a reused
+        session had ended before the call reached the server (no response acknowledged it, or
+        the server answered 404: it restarted or expired the session), the call is sent once
+        more on a new session. (MCP servers acknowledge a request before running the tool:
+        SSE answers 202, streamable HTTP opens its event stream.)"""
         if self._closed:
             raise RuntimeError("this tool session is closed")
         timeouts = self._runtime.config.timeouts
         try:
             async with asyncio.timeout(timeouts.total):
-                connection = await self._connection(endpoint, key)
-                before = len(connection.guard.error_statuses)
-                try:
-                    return await connection.request(operation)
-                except MCPError as exc:
-                    if what.startswith("tools/call") and is_server_answer(exc, connection.guard, before):
-                        return ToolResult.error(f"MCP error {exc.code}: {exc.message}")
-                    raise connection.failure or classify(
-                        exc,
-                        server=redact_url(endpoint.uri),
-                        guard=connection.guard,
-                        statuses_before=before,
-                        what=what,
-                    ) from None
-                except OGXError:
-                    raise
-                except Exception as exc:
-                    raise connection.failure or classify(
-                        exc,
-                        server=redact_url(endpoint.uri),
-                        guard=connection.guard,
-                        statuses_before=before,
-                        what=what,
-                    ) from None
+                for attempt in (1, 2):
+                    connection, opened_here = await self._connection(endpoint, key)
+                    before = len(connection.guard.error_statuses)
+                    answered_before = connection.guard.responses_received
+                    try:
+                        return await connection.request(operation)
+                    except MCPError as exc:
+                        if what.startswith("tools/call") and is_server_answer(exc, connection.guard, before):
+                            return ToolResult.error(f"MCP error {exc.code}: {exc.message}")
+                        error = connection.failure or self._classify(exc, endpoint, connection, before, what)
+                    except OGXError as exc:
+                        error = exc
+                    except Exception as exc:
+                        error = connection.failure or self._classify(exc, endpoint, connection, before, what)
+                    if not isinstance(error, ProviderTimeout):
+                        connection.fail(error)
+                    if attempt == 1 and not opened_here and _never_ran(connection, before, answered_before):
+                        logger.info("the MCP session with %s had ended; opening a new one", connection.server)
+                        continue
+                    raise error
+                raise AssertionError("unreachable")
         except TimeoutError:
             raise ProviderTimeout(
                 f"{what} on the MCP server at {redact_url(endpoint.uri)} took longer than {timeouts.total} s "
                 "(timeouts.total)"
             ) from None
 
-    async def _connection(self, endpoint: McpEndpoint, key: str) -> ServerConnection:
-        """The open connection for `key`, opening it once however many callers ask at a time."""
+    @staticmethod
+    def _classify(
+        exc: BaseException, endpoint: McpEndpoint, connection: ServerConnection, before: int, what: str
+    ) -> OGXError:
+        return classify(
+            exc, server=redact_url(endpoint.uri), guard=connection.guard, statuses_before=before, what=what
+        )
+
+    async def _connection(self, endpoint: McpEndpoint, key: str) -> tuple[ServerConnection, bool]:
+        """The open connection for `key`, opening it once however many callers ask at a time, and
+        whether this call opened it."""
         opening = self._connections.get(key)
         if opening is not None and opening.done() and not _usable(opening):
             del self._connections[key]  # failed or died: a later call may find the server back
             opening = None
+        opened_here = opening is None
         if opening is None:
             opening = asyncio.ensure_future(self._runtime.connect(endpoint))
             self._connections[key] = opening
-        return await asyncio.shield(opening)
+        return await asyncio.shield(opening), opened_here
+
+    async def forget(self, endpoint: McpEndpoint) -> None:
+        """Close this scope's session with the server of `endpoint` (the server keeps a
+        long-lived scope; a deleted tool group's session should not stay open in it)."""
+        opening = self._connections.pop(endpoint_identity(endpoint), None)
+        if opening is None:
+            return
+        if not opening.done():
+            opening.cancel()
+        results = await asyncio.gather(opening, return_exceptions=True)
+        if isinstance(results[0], ServerConnection):
+            await results[0].close()
 
     async def aclose(self) -> None:
         self._closed = True
@@ -199,6 +225,13 @@ class MCPToolSession:
         results = await asyncio.gather(*openings, return_exceptions=True)
         connections = [result for result in results if isinstance(result, ServerConnection)]
         await asyncio.gather(*(connection.close() for connection in connections), return_exceptions=True)
+
+
+def _never_ran(connection: ServerConnection, statuses_before: int, answered_before: int) -> bool:
+    """Whether the failed call cannot have run: no response of the server acknowledged it (a
+    pooled connection to a process that is gone), or the server did not know the session."""
+    guard = connection.guard
+    return guard.responses_received == answered_before or 404 in guard.error_statuses[statuses_before:]
 
 
 def _usable(opening: asyncio.Task[ServerConnection]) -> bool:

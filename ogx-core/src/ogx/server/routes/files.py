@@ -31,10 +31,18 @@ _UPLOAD_FORM = {
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
                         "purpose": {"type": "string", "enum": list(UPLOAD_PURPOSES)},
-                        "expires_after[anchor]": {"type": "string", "enum": ["created_at"]},
-                        "expires_after[seconds]": {"type": "integer", "minimum": 3600, "maximum": 2592000},
+                        "expires_after": {
+                            "type": "object",
+                            "required": ["anchor", "seconds"],
+                            "properties": {
+                                "anchor": {"type": "string", "enum": ["created_at"]},
+                                "seconds": {"type": "integer", "minimum": 3600, "maximum": 2592000},
+                            },
+                        },
                     },
-                }
+                },
+                # as the OpenAI SDKs send it: `expires_after[anchor]`, `expires_after[seconds]`
+                "encoding": {"expires_after": {"style": "deepObject", "explode": True}},
             }
         },
     }

@@ -6,12 +6,12 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ogx import __version__
 from ogx.providers.resolver import ProviderInstance
+from ogx.redaction import redact
 from ogx.server.errors import json_response
 from ogx.server.services import services
 from ogx_api import HealthState, HealthStatus, NotFound
@@ -19,8 +19,6 @@ from ogx_api import HealthState, HealthStatus, NotFound
 router = APIRouter(prefix="/v1", tags=["inspect"])
 
 HEALTH_TIMEOUT = 5.0
-REDACTED = "********"
-_SECRET_WORDS = ("key", "token", "secret", "password", "credential", "authorization")
 
 
 @router.get("/health", summary="Health check")
@@ -90,29 +88,3 @@ async def _health(instance: ProviderInstance) -> HealthStatus:
         )
     except Exception as exc:  # a broken health check is reported as unhealthy, not as a 500
         return HealthStatus(status=HealthState.error, message=f"{type(exc).__name__}: {exc}")
-
-
-def redact(config: BaseModel) -> dict[str, Any]:
-    """The provider config as JSON with every secret replaced: `SecretStr` fields and any field
-    whose name says it holds a credential."""
-    return _redact_value(config)
-
-
-def _redact_value(value: Any, name: str = "") -> Any:
-    if isinstance(value, SecretStr):
-        return REDACTED
-    if isinstance(value, BaseModel):
-        return {k: _redact_value(getattr(value, k), k) for k in type(value).model_fields}
-    if isinstance(value, dict):
-        return {k: _redact_value(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact_value(v, name) for v in value]
-    if (
-        value is not None
-        and any(word in name.lower() for word in _SECRET_WORDS)
-        and not isinstance(value, bool)
-    ):
-        return REDACTED
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
