@@ -7,7 +7,7 @@ from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
-from ogx.responses.schema import ReasoningConfig, TextConfig, Tool, ToolChoice
+from ogx.responses.schema import ReasoningConfig, RunnableTool, RunnableToolChoice, TextConfig
 
 
 class LogProb(TypedDict):
@@ -153,8 +153,8 @@ class ResponseObject(TypedDict):
     instructions: str | None
     output: list[OutputItem]
     error: ResponseError | None
-    tools: list[Tool]  # as requested, without an mcp tool's `authorization`
-    tool_choice: ToolChoice
+    tools: list[RunnableTool]  # as requested, without an mcp tool's `authorization`
+    tool_choice: RunnableToolChoice
     truncation: Literal["auto", "disabled"]
     parallel_tool_calls: bool
     text: TextConfig
