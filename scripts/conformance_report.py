@@ -252,6 +252,13 @@ class Comparison:
         if o is None:
             return None
         candidates = o.variants or [o]
+        tag = normalise(v.properties["type"], self.vendor).enum if "type" in v.properties else None
+        if tag:  # a member tagged with another `type` never stands for this variant
+            candidates = [
+                c for c in candidates if not (tag_of(c, self.ours) and not tag_of(c, self.ours) <= tag)
+            ]
+            if not candidates:
+                return None
         consts = {
             key: const
             for key, raw in v.properties.items()
@@ -269,8 +276,6 @@ class Comparison:
             best = max(scores)
             if best:
                 return candidates[scores.index(best)]
-            if o.variants and "type" in consts:
-                return None  # a tagged union of ours without this kind
         same_kind = [c for c in candidates if _kind(c) == _kind(v)]
         if not same_kind:
             return None
@@ -303,6 +308,11 @@ class Comparison:
             if o.enum is not None and o.enum - v.enum:
                 return f"enum: we may send {sorted(map(str, o.enum - v.enum))}, unknown to the vendor"
         return ""
+
+
+def tag_of(node: Node, doc: Doc) -> set[Any] | None:
+    """The values of a member's `type` tag, if it has one."""
+    return normalise(node.properties["type"], doc).enum if "type" in node.properties else None
 
 
 def _kind(node: Node) -> str:

@@ -178,7 +178,7 @@ class HybridSearchWeights(BaseModel):
 class FileSearchRankingOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    ranker: str | None = None
+    ranker: Literal["auto", "default-2024-11-15"] | None = None
     score_threshold: float | None = Field(default=None, ge=0, le=1)
     hybrid_search: HybridSearchWeights | None = None
 
