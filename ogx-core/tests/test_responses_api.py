@@ -131,9 +131,11 @@ async def test_reasoning_streams_as_a_reasoning_item_before_the_message(
     final = events[-1]["response"]
     assert [item["type"] for item in final["output"]] == ["reasoning", "message"]
     assert final["output"][0]["content"] == [{"type": "reasoning_text", "text": "six times seven"}]
-    reasoning = [e for e in events if e["type"].startswith("response.reasoning_text")]
+    reasoning = [e for e in events if e["type"].startswith("response.reasoning.")]
     assert "".join(e["delta"] for e in reasoning if e["type"].endswith("delta")) == "six times seven"
-    open_responses("ResponseResource", final)
+    assert reasoning[-1] == {**reasoning[-1], "type": "response.reasoning.done", "text": "six times seven"}
+    for event in events:  # every event is one the Open Responses spec defines, in its shape
+        open_responses("event", event)
 
 
 async def test_store_false_leaves_nothing_behind(backend, serve_scripted, open_responses):
