@@ -422,3 +422,31 @@ async def test_each_owner_sees_only_their_responses(backend, serve_scripted, pri
         still_there = await http.get(base, headers=alice)
     assert [r.status_code for r in refused] == [404, 404, 404, 404]
     assert bobs_list["data"] == [] and still_there.status_code == 200
+
+
+async def test_include_logprobs_returns_the_backends_token_logprobs(backend, serve_scripted, open_responses):
+    include = ["message.output_text.logprobs"]
+    async with serve_scripted(backend) as (sdk, http, _):
+        plain = await sdk.responses.create(model=MODEL, input="a long story")
+        asked = await sdk.responses.create(model=MODEL, input="a long story", include=include, top_logprobs=2)
+        streamed = sse_events(
+            (
+                await http.post(
+                    "/v1/responses",
+                    json={"model": MODEL, "input": "a long story", "include": include, "stream": True},
+                )
+            ).text
+        )
+    assert "logprobs" not in backend.requests[0]
+    assert backend.requests[1]["logprobs"] is True and backend.requests[1]["top_logprobs"] == 2
+    assert plain.output[0].content[0].logprobs == []
+    tokens = asked.output[0].content[0].logprobs
+    assert "".join(t.token for t in tokens) == "once upon a time there was a model"
+    assert [t.logprob for t in tokens[:2]] == [-0.1, -0.2] and tokens[1].bytes == list(b" upon")
+    assert [top.token for top in tokens[0].top_logprobs] == ["once", "alt1"]
+    deltas = [e for e in streamed if e["type"] == "response.output_text.delta"]
+    assert [d["logprobs"][0]["token"] for d in deltas] == [t.token for t in tokens]
+    final = streamed[-1]["response"]["output"][0]["content"][0]["logprobs"]
+    assert [t["logprob"] for t in final] == [t.logprob for t in tokens]
+    for event in streamed:
+        open_responses("event", event)
