@@ -84,3 +84,22 @@ async def test_earlier_output_items_are_accepted_back_and_listed(backend, serve_
     assert items[1]["summary"] == [{"type": "summary_text", "text": "think"}]
     assert [m["role"] for m in backend.requests[-1]["messages"]] == ["user", "assistant", "user"]
     open_responses("ResponseResource", answer.json())
+
+
+def test_the_generated_kinds_match_the_spec(tmp_path):
+    """`kinds.py` is what `scripts/gen_response_kinds.py` makes of OpenAI's spec today."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = root.parent / "shared" / "specs" / "openai-spec-2.3.0.yml"
+    if not spec.exists():
+        pytest.skip(f"OpenAI's spec is not at {spec}")
+    loader = importlib.util.spec_from_file_location(
+        "gen_response_kinds", root / "scripts" / "gen_response_kinds.py"
+    )
+    assert loader is not None and loader.loader is not None
+    generator = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(generator)
+    generator.main(["--spec", str(spec), "--out", str(tmp_path / "kinds.py")])
+    assert (tmp_path / "kinds.py").read_text() == (generator.OUT).read_text()
