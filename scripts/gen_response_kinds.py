@@ -187,9 +187,8 @@ def main(argv: list[str] | None = None) -> None:
         "The Responses API's tools, tool choices and input items that OGX parses but does not run, as\n"
         "OpenAI describes them (the service refuses each with a 400 naming it), and the earlier output\n"
         'items it keeps in the context as they are sent back."""\n\n'
-        "# ruff: noqa: E501\n"
         "from __future__ import annotations\n\nfrom typing import Any, Literal\n\n"
-        "from pydantic import BaseModel, ConfigDict, Field\n\n\n"
+        f"from pydantic import BaseModel, ConfigDict{', Field' if 'Field(' in body else ''}\n\n\n"
         'class _Kind(BaseModel):\n    model_config = ConfigDict(extra="allow", populate_by_name=True)\n\n\n'
         f"{body}\n\n{tuples}\n"
     )

@@ -4,12 +4,11 @@ The Responses API's tools, tool choices and input items that OGX parses but does
 OpenAI describes them (the service refuses each with a 400 naming it), and the earlier output
 items it keeps in the context as they are sent back."""
 
-# ruff: noqa: E501
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 
 class _Kind(BaseModel):
