@@ -19,7 +19,7 @@ MODEL = "scripted/scripted"
 
 def _slow(request: dict[str, Any]) -> bool:
     if "slowly" in str(request["messages"][-1].get("content")):
-        time.sleep(1.5)
+        time.sleep(3.0)  # long enough to cancel it first, even on a loaded machine
         return True
     return False
 
@@ -57,7 +57,7 @@ async def test_cancel_stops_a_background_response_and_it_stays_cancelled(backend
         queued = await sdk.responses.create(model=MODEL, input="answer slowly", background=True)
         await _wait_for(http, queued.id, {"in_progress"})
         cancelled = await sdk.responses.cancel(queued.id)
-        await asyncio.sleep(2.0)  # longer than the backend takes: its answer must not land
+        await asyncio.sleep(3.5)  # longer than the backend takes: its answer must not land
         later = (await http.get(f"/v1/responses/{queued.id}")).json()
         again = await http.post(f"/v1/responses/{queued.id}/cancel")
         plain = await sdk.responses.create(model=MODEL, input="hi")
