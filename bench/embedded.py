@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -35,6 +36,17 @@ def settle() -> None:
     spin for a while after each call, and on 2 cores that spinning would be charged to the
     next phase (the other process)."""
     time.sleep(0.5)
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds the process has used (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -112,6 +124,8 @@ def main() -> int:
                 "llm_server": [],
                 "embed_direct": [],
                 "embed_server": [],
+                "embed_direct_cpu_ms": [],
+                "embed_server_cpu_ms": [],
             }
             for _ in range(args.rounds):
                 settle()
@@ -135,15 +149,17 @@ def main() -> int:
                     body["usage"]["completion_tokens"] / (time.perf_counter() - started)
                 )
                 settle()
-                started = time.perf_counter()
+                cpu, started = own_cpu(), time.perf_counter()
                 encoder.encode(SENTENCES)
                 results["embed_direct"].append(len(SENTENCES) / (time.perf_counter() - started))
+                results["embed_direct_cpu_ms"].append((own_cpu() - cpu) * 1000)
                 settle()
-                started = time.perf_counter()
+                cpu, started = process_cpu(server.pid), time.perf_counter()
                 client.post(
                     "/v1/embeddings", json={"model": embed_model, "input": SENTENCES}
                 ).raise_for_status()
                 results["embed_server"].append(len(SENTENCES) / (time.perf_counter() - started))
+                results["embed_server_cpu_ms"].append((process_cpu(server.pid) - cpu) * 1000)
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -157,8 +173,13 @@ def main() -> int:
         ),
     ]
     print(f"{'metric':45} {'direct':>10} {'server':>10} {'server/direct':>14}")
+    rows.append(
+        ("embeddings CPU ms per batch", medians["embed_direct_cpu_ms"], medians["embed_server_cpu_ms"])
+    )
     for name, direct, served in rows:
         print(f"{name:45} {direct:10.1f} {served:10.1f} {served / direct:13.1%}")
+    ratios = [s / d for s, d in zip(results["embed_server"], results["embed_direct"], strict=True)]
+    print("embeddings server/direct per round:", " ".join(f"{r:.0%}" for r in ratios))
     load = os.getloadavg()[0]
     print(
         f"\n{args.rounds} interleaved rounds, medians; load average (1 min) {load:.2f} on {os.cpu_count()} CPUs"

@@ -268,9 +268,9 @@ def test_a_client_that_leaves_a_stream_stops_the_loop(client, backend):
 # -- the real model ----------------------------------------------------------------------------
 
 
-# llama_cpp.server reads `max_tokens`, not `max_completion_tokens` (what `max_output_tokens`
-# becomes): the unknown field `max_tokens` passes through to the backend.
-SHORT = {"max_tokens": 24}
+# `max_output_tokens` reaches llama.cpp's server (which reads only `max_tokens`) through the
+# vLLM provider's `send_max_tokens`.
+SHORT = 24
 
 
 @pytest.fixture(scope="module")
@@ -283,14 +283,15 @@ def gemma(vllm_ogx) -> Iterator[openai.OpenAI]:
 
 def test_a_real_model_answers_and_continues_a_conversation(gemma):
     first = gemma.responses.create(
-        model="gemma", input="My name is Ada. Say hello to me.", temperature=0, extra_body=SHORT
+        model="gemma", input="My name is Ada. Say hello to me.", temperature=0, max_output_tokens=SHORT
     )
     assert first.status in ("completed", "incomplete") and first.output_text.strip()
+    assert first.usage.output_tokens <= SHORT
     second = gemma.responses.create(
         model="gemma",
         input="What is my name?",
         previous_response_id=first.id,
-        extra_body=SHORT,
+        max_output_tokens=SHORT,
         temperature=0,
     )
     assert second.output_text.strip() and second.usage.input_tokens > first.usage.input_tokens
@@ -299,7 +300,7 @@ def test_a_real_model_answers_and_continues_a_conversation(gemma):
 
 def test_a_real_model_streams_its_answer(gemma):
     events = list(
-        gemma.responses.create(model="gemma", input="Count to five.", stream=True, extra_body=SHORT)
+        gemma.responses.create(model="gemma", input="Count to five.", stream=True, max_output_tokens=SHORT)
     )
     deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
     assert events[0].type == "response.created" and events[-1].type in (

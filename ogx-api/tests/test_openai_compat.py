@@ -345,3 +345,31 @@ def test_custom_tool_calls_in_an_assistant_turn_are_accepted_and_relayed() -> No
                 "messages": [{"role": "assistant", "tool_calls": [{**call, "custom": {"name": "x"}}]}],
             }
         )
+
+
+@pytest.mark.parametrize(
+    ("send_max_tokens", "fields", "expected"),
+    [
+        (False, {"max_completion_tokens": 24}, {"max_completion_tokens": 24}),
+        (True, {"max_completion_tokens": 24}, {"max_completion_tokens": 24, "max_tokens": 24}),
+        (
+            True,
+            {"max_completion_tokens": 24, "max_tokens": 9},
+            {"max_completion_tokens": 24, "max_tokens": 9},
+        ),
+        (True, {}, {}),
+    ],
+)
+async def test_max_completion_tokens_is_also_sent_as_max_tokens_when_configured(
+    send_max_tokens: bool, fields: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    sent: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return httpx.Response(200, json={"id": "c", "object": "chat.completion", "choices": []})
+
+    async with adapter(handler, send_max_tokens=send_max_tokens) as provider:
+        await provider.chat_completion(chat(**fields))
+    limits = {k: v for k, v in sent[0].items() if k in ("max_tokens", "max_completion_tokens")}
+    assert limits == expected

@@ -111,7 +111,17 @@ def open_responses() -> Callable[[str, Any], None]:
         pytest.skip(f"the Open Responses spec is not at {spec_path}")
     components = json.loads(spec_path.read_text())["components"]
 
+    events = {  # streaming event type -> its schema
+        schema["properties"]["type"]["enum"][0]: name
+        for name, schema in components["schemas"].items()
+        if name.endswith("StreamingEvent") and schema.get("properties", {}).get("type", {}).get("enum")
+    }
+
     def validate(name: str, instance: Any) -> None:
+        """`name` is a schema, or "event": the schema the spec defines for the event's type."""
+        if name == "event":
+            assert instance["type"] in events, f"{instance['type']!r} is not an Open Responses event"
+            name = events[instance["type"]]
         jsonschema.validate(instance, {"$ref": f"#/components/schemas/{name}", "components": components})
 
     return validate

@@ -71,6 +71,8 @@ async def test_items_are_stored_in_openai_output_shape(serve):
         {"type": "function_call", "call_id": "call_1", "name": "add", "arguments": '{"a": 2}'},
         {"type": "function_call_output", "call_id": "call_1", "output": "4"},
         {"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": True},
+        # Earlier output sent back as OpenAI's guides do: no id, no status, bare output_text.
+        {"role": "assistant", "content": [{"type": "output_text", "text": "Sure."}]},
     ]
     async with serve({}) as (client, _):
         conversation = await create(client, items=items)
@@ -83,8 +85,10 @@ async def test_items_are_stored_in_openai_output_shape(serve):
         "function_call",
         "function_call_output",
         "mcp_approval_response",
+        "message",
     ]
-    assert [item["id"].split("_")[0] for item in data] == ["msg", "msg", "msg", "fc", "fco", "mcpa"]
+    assert [item["id"].split("_")[0] for item in data] == ["msg", "msg", "msg", "fc", "fco", "mcpa", "msg"]
+    assert data[6]["content"] == [{"type": "output_text", "text": "Sure.", "annotations": [], "logprobs": []}]
     assert data[0]["content"] == [{"type": "input_text", "text": "what is 2+2?"}]
     assert data[0]["status"] == "completed"
     assert data[1]["content"][1] == {
@@ -232,6 +236,14 @@ async def test_include_adds_fields_left_out_by_default(serve):
         ),
         ({"items": [{"type": "telepathy"}]}, "items[0].type"),
         ({"items": [{"role": "wizard", "content": "x"}]}, "items[0].role"),
+        (
+            {"items": [{"role": "assistant", "content": [{"type": "output_text"}]}]},
+            "items[0].content[0].text",
+        ),
+        (
+            {"items": [{"role": "user", "content": [{"type": "output_text", "text": "x"}]}]},
+            "items[0].content[0].type",
+        ),
         ({"items": ["just text"]}, "items[0]"),
         ({"items": [{"content": "no role or type"}]}, "items[0].type"),
         ({"items": [{"type": "item_reference", "id": "msg_missing"}]}, "items[0].id"),
@@ -343,3 +355,22 @@ async def test_the_service_for_the_responses_api(serve):
         with pytest.raises(NotFound):
             await service.append_items("conv_nope", [MESSAGE], None)
         _assert_valid_conversation_items(context)
+
+
+@pytest.mark.integration
+async def test_the_conversations_api_on_postgresql(serve, ogx_postgres_database):
+    async with serve({"storage": {"url": ogx_postgres_database}}) as (client, app):
+        conversation = await create(
+            client, metadata={"k": "v"}, items=[MESSAGE, {"role": "assistant", "content": "hi"}]
+        )
+        base = f"/v1/conversations/{conversation['id']}"
+        added = (await client.post(f"{base}/items", json={"items": [MESSAGE]})).json()["data"]
+        listed = (await client.get(f"{base}/items?order=asc&limit=2")).json()
+        rest = (await client.get(f"{base}/items?order=asc&after={listed['last_id']}")).json()
+        duplicate = await client.post(f"{base}/items", json={"items": [{**MESSAGE, "id": added[0]["id"]}]})
+        context = await app.state.ogx.conversations.items_for_context(conversation["id"], None)
+        deleted = (await client.delete(base)).json()
+    assert [i["role"] for i in listed["data"]] == ["user", "assistant"] and listed["has_more"]
+    assert [i["id"] for i in rest["data"]] == [added[0]["id"]]
+    assert duplicate.status_code == 400 and duplicate.json()["error"]["param"] == "items"
+    assert len(context) == 3 and deleted["deleted"] is True

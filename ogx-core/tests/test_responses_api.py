@@ -131,9 +131,11 @@ async def test_reasoning_streams_as_a_reasoning_item_before_the_message(
     final = events[-1]["response"]
     assert [item["type"] for item in final["output"]] == ["reasoning", "message"]
     assert final["output"][0]["content"] == [{"type": "reasoning_text", "text": "six times seven"}]
-    reasoning = [e for e in events if e["type"].startswith("response.reasoning_text")]
+    reasoning = [e for e in events if e["type"].startswith("response.reasoning.")]
     assert "".join(e["delta"] for e in reasoning if e["type"].endswith("delta")) == "six times seven"
-    open_responses("ResponseResource", final)
+    assert reasoning[-1] == {**reasoning[-1], "type": "response.reasoning.done", "text": "six times seven"}
+    for event in events:  # every event is one the Open Responses spec defines, in its shape
+        open_responses("event", event)
 
 
 async def test_store_false_leaves_nothing_behind(backend, serve_scripted, open_responses):
@@ -420,3 +422,31 @@ async def test_each_owner_sees_only_their_responses(backend, serve_scripted, pri
         still_there = await http.get(base, headers=alice)
     assert [r.status_code for r in refused] == [404, 404, 404, 404]
     assert bobs_list["data"] == [] and still_there.status_code == 200
+
+
+async def test_include_logprobs_returns_the_backends_token_logprobs(backend, serve_scripted, open_responses):
+    include = ["message.output_text.logprobs"]
+    async with serve_scripted(backend) as (sdk, http, _):
+        plain = await sdk.responses.create(model=MODEL, input="a long story")
+        asked = await sdk.responses.create(model=MODEL, input="a long story", include=include, top_logprobs=2)
+        streamed = sse_events(
+            (
+                await http.post(
+                    "/v1/responses",
+                    json={"model": MODEL, "input": "a long story", "include": include, "stream": True},
+                )
+            ).text
+        )
+    assert "logprobs" not in backend.requests[0]
+    assert backend.requests[1]["logprobs"] is True and backend.requests[1]["top_logprobs"] == 2
+    assert plain.output[0].content[0].logprobs == []
+    tokens = asked.output[0].content[0].logprobs
+    assert "".join(t.token for t in tokens) == "once upon a time there was a model"
+    assert [t.logprob for t in tokens[:2]] == [-0.1, -0.2] and tokens[1].bytes == list(b" upon")
+    assert [top.token for top in tokens[0].top_logprobs] == ["once", "alt1"]
+    deltas = [e for e in streamed if e["type"] == "response.output_text.delta"]
+    assert [d["logprobs"][0]["token"] for d in deltas] == [t.token for t in tokens]
+    final = streamed[-1]["response"]["output"][0]["content"][0]["logprobs"]
+    assert [t["logprob"] for t in final] == [t.logprob for t in tokens]
+    for event in streamed:
+        open_responses("event", event)

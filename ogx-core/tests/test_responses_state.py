@@ -5,6 +5,7 @@ the interface the Conversations API provides (`get`, `items_for_context`, `appen
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ MODEL = "scripted/scripted"
 
 def _slow(request: dict[str, Any]) -> bool:
     if "slowly" in str(request["messages"][-1].get("content")):
-        time.sleep(1.5)
+        time.sleep(3.0)  # long enough to cancel it first, even on a loaded machine
         return True
     return False
 
@@ -56,7 +57,7 @@ async def test_cancel_stops_a_background_response_and_it_stays_cancelled(backend
         queued = await sdk.responses.create(model=MODEL, input="answer slowly", background=True)
         await _wait_for(http, queued.id, {"in_progress"})
         cancelled = await sdk.responses.cancel(queued.id)
-        await asyncio.sleep(2.0)  # longer than the backend takes: its answer must not land
+        await asyncio.sleep(3.5)  # longer than the backend takes: its answer must not land
         later = (await http.get(f"/v1/responses/{queued.id}")).json()
         again = await http.post(f"/v1/responses/{queued.id}/cancel")
         plain = await sdk.responses.create(model=MODEL, input="hi")
@@ -119,3 +120,31 @@ async def test_a_conversation_gives_the_context_and_receives_the_new_items(backe
     texts = [part.get("text") for item in conversations.items["conv_1"] for part in item["content"]]
     assert texts == ["I am Bo", "who am I?", "echo: who am I?", "and now?", "echo: and now?"]
     assert unknown.status_code == 404
+
+
+async def test_a_background_response_survives_its_worker_dying(
+    backend, serve_scripted, open_responses, monkeypatch
+):
+    from ogx.jobs import JobRunner
+    from ogx.storage import tables
+
+    # The first server dies mid-answer: its runner gives the handler no time to finish, and the
+    # job is left as a crash leaves it, claimed by a worker whose lease has run out.
+    monkeypatch.setattr("ogx.server.app.JobRunner", functools.partial(JobRunner, shutdown_timeout=0.01))
+    async with serve_scripted(backend) as (sdk, http, _):
+        queued = await sdk.responses.create(model=MODEL, input="answer slowly", background=True)
+        assert (await _wait_for(http, queued.id, {"in_progress"}))["status"] == "in_progress"
+    monkeypatch.undo()
+    async with serve_scripted(backend) as (_, http, app):
+        async with app.state.ogx.jobs._engine.begin() as conn:
+            await conn.execute(
+                tables.jobs.update().values(
+                    status="running", lease_owner="dead-worker", lease_expires_at=time.time() - 1
+                )
+            )
+        done = await _wait_for(http, queued.id, {"completed", "failed", "cancelled"})
+    assert done["status"] == "completed" and done["output"][0]["content"][0]["text"] == "took my time"
+    assert done["background"] is True and done["created_at"] == queued.created_at
+    open_responses("ResponseResource", done)
+    slow_calls = [r for r in backend.requests if "slowly" in str(r["messages"][-1]["content"])]
+    assert len(slow_calls) == 2, "the job ran again in the restarted server"

@@ -116,6 +116,11 @@ class OpenAICompatConfig(BaseModel):
         allow_inf_nan=False,
         description="Seconds before the first retry; doubles each time.",
     )
+    send_max_tokens: bool = Field(
+        default=False,
+        description="Also send a chat request's `max_completion_tokens` as `max_tokens`, for servers "
+        "that read only the older name (llama.cpp's); OpenAI itself refuses `max_tokens` for some models.",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -275,6 +280,8 @@ class OpenAICompatInferenceAdapter(BaseProvider):
         payload = request.backend_payload()
         for key, value in self.default_body_fields.items():
             payload.setdefault(key, value)
+        if self.config.send_max_tokens and payload.get("max_completion_tokens") is not None:
+            payload.setdefault("max_tokens", payload["max_completion_tokens"])
         return payload
 
     def _request_headers(self) -> dict[str, str]:

@@ -169,3 +169,16 @@ async def test_the_event_loop_keeps_running_while_embedding(provider: MiniLMEmbe
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert elapsed > 0.05, "too little work to tell"
     assert max(gaps) < 0.25, f"the event loop stalled for {max(gaps):.3f}s while embedding for {elapsed:.2f}s"
+
+
+@pytest.mark.parametrize(("allow_spinning", "entry"), [(False, "0"), (True, "1")])
+async def test_onnx_runtime_threads_spin_only_when_asked(allow_spinning: bool, entry: str) -> None:
+    provider = create_provider(MiniLMConfig(allow_spinning=allow_spinning), {})
+    await provider.start()
+    try:
+        options = provider._loaded()._session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == entry
+        result = await provider.embeddings(EmbeddingsRequest(model="all-minilm-l6-v2", input="hello"))
+        assert len(result["data"][0]["embedding"]) == 384
+    finally:
+        await provider.close()

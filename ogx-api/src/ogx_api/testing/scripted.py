@@ -217,6 +217,23 @@ def answer(reply: Reply, request: Request, number: int) -> _Answer:
     return _Answer(words, reply.reasoning, calls, finish, matched if finish == "stop" else None, usage)
 
 
+def token_logprobs(token: str, position: int, request: Request) -> dict[str, Any]:
+    """The scripted logprob of a text token when the request asks for them: -0.1 per position,
+    with `top_logprobs` alternatives (the token itself first)."""
+    logprob = round(-0.1 * (position + 1), 4)
+    top = [
+        {"token": token if rank == 0 else f"alt{rank}", "logprob": logprob - rank, "bytes": None}
+        for rank in range(int(request.get("top_logprobs") or 0))
+    ]
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode()), "top_logprobs": top}
+
+
+def _logprobs_of(tokens: list[str], request: Request, start: int = 0) -> dict[str, Any] | None:
+    if not request.get("logprobs"):
+        return None
+    return {"content": [token_logprobs(t, start + i, request) for i, t in enumerate(tokens)], "refusal": None}
+
+
 def completion_body(result: _Answer, request: Request, number: int) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": " ".join(result.text_words) or None}
     if result.reasoning:
@@ -227,7 +244,9 @@ def completion_body(result: _Answer, request: Request, number: int) -> dict[str,
         "index": 0,
         "message": message,
         "finish_reason": result.finish_reason,
-        "logprobs": None,
+        "logprobs": _logprobs_of(
+            [w if i == 0 else " " + w for i, w in enumerate(result.text_words)], request
+        ),
         "stop_reason": result.matched_stop,
     }
     return {
@@ -249,7 +268,8 @@ def stream_chunks(result: _Answer, request: Request, number: int) -> Iterator[di
     }
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None, **extra}
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+        choice.update(extra)
         return {**head, "choices": [choice]}
 
     yield chunk({"role": "assistant", "content": ""})
@@ -257,7 +277,8 @@ def stream_chunks(result: _Answer, request: Request, number: int) -> Iterator[di
         for index, word in enumerate(result.reasoning.split(" ")):
             yield chunk({"reasoning_content": word if index == 0 else " " + word})
     for index, word in enumerate(result.text_words):
-        yield chunk({"content": word if index == 0 else " " + word})
+        token = word if index == 0 else " " + word
+        yield chunk({"content": token}, logprobs=_logprobs_of([token], request, index))
     for index, call in enumerate(result.tool_calls):
         function = call["function"]
         opening = {"index": index, "id": call["id"], "type": "function"}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
@@ -33,34 +33,75 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/OpenAI{name}"}
 
 
+def _schema_ref(name: str) -> dict[str, str]:
+    return {"$ref": f"{_BASE}#/components/schemas/{name}"}
+
+
+def _assistant_message() -> dict[str, Any]:
+    """What OpenAI's API accepts beyond its spec (and its guides send back): an assistant message
+    without id or status whose parts may be earlier output, `output_text` with or without
+    `annotations`/`logprobs`, or `refusal`."""
+    output_text = {
+        "type": "object",
+        "properties": {
+            "type": {"enum": ["output_text"]},
+            "text": {"type": "string"},
+            "annotations": {"type": "array", "items": _schema_ref("OpenAIAnnotation")},
+            "logprobs": {"type": "array", "items": _schema_ref("OpenAILogProb")},
+        },
+        "required": ["type", "text"],
+    }
+    parts = [output_text, _schema_ref("OpenAIRefusalContent"), _schema_ref("OpenAIInputContent")]
+    return {
+        "type": "object",
+        "properties": {
+            "type": {"enum": ["message"]},
+            "role": {"enum": ["assistant"]},
+            "content": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"oneOf": parts}}]},
+            "phase": {},
+        },
+        "required": ["role", "content"],
+    }
+
+
 @functools.cache
-def _validators() -> dict[str, list[Draft202012Validator]]:
-    """Item type → the input schemas an item of that type may match (a message has three)."""
+def _validators() -> dict[str, Draft202012Validator]:
+    """Item type → its input schema's validator; messages have several, keyed by schema name."""
     schemas = components()
     resource = DRAFT202012.create_resource({"components": {"schemas": schemas}})
     registry: Registry = Registry().with_resource(_BASE, resource)
     members = [m["$ref"].rsplit("/", 1)[-1] for m in schemas["OpenAIInputItem"]["oneOf"]]
     members += [m["$ref"].rsplit("/", 1)[-1] for m in schemas["OpenAIItem"]["oneOf"]]
-    by_type: dict[str, list[Draft202012Validator]] = {}
+    validators: dict[str, Draft202012Validator] = {}
     for name in members:
         if name == "OpenAIItem":
             continue
+        validator = Draft202012Validator(_schema_ref(name), registry=registry)
         type_schema = _resolve(schemas, schemas[name]).get("properties", {}).get("type", {})
         for item_type in _constants(schemas, type_schema):
-            validator = Draft202012Validator(
-                {"$ref": f"{_BASE}#/components/schemas/{name}"}, registry=registry
-            )
-            by_type.setdefault(item_type, []).append(validator)
-    return by_type
+            validators[name if item_type == "message" else item_type] = validator
+    validators["message"] = Draft202012Validator(_assistant_message(), registry=registry)
+    return validators
 
 
 def item_types() -> list[str]:
-    return sorted(_validators())
+    return sorted(name for name in _validators() if not name.startswith("OpenAI"))
+
+
+def _validator_for(item: dict[str, Any], item_type: str) -> Draft202012Validator | None:
+    validators = _validators()
+    if item_type != "message":
+        return validators.get(item_type)
+    # The message's own fields say which of OpenAI's message shapes it is.
+    if item.get("role") == "assistant":
+        if "id" in item and "status" in item:
+            return validators["OpenAIOutputMessage"]
+        return validators["message"]  # the lenient assistant message
+    return validators["OpenAIInputMessage" if "status" in item else "OpenAIEasyInputMessage"]
 
 
 def validate_input_items(items: Sequence[Any], param: str) -> None:
     """Raise `InvalidRequest` naming the first offending field, e.g. `items[2].content[0].text`."""
-    validators = _validators()
     for index, item in enumerate(items):
         where: list[str | int] = [param, index]
         if not isinstance(item, dict):
@@ -68,21 +109,16 @@ def validate_input_items(items: Sequence[Any], param: str) -> None:
         item_type = item_type_of(item)
         if item_type is None:
             raise _invalid([*where, "type"], "required but missing")
-        candidates = validators.get(item_type) if isinstance(item_type, str) else None
-        if candidates is None:
+        validator = _validator_for(item, item_type) if isinstance(item_type, str) else None
+        if validator is None:
             raise _invalid(
                 [*where, "type"],
-                f"unknown item type {str(item_type)[:64]!r}; one of: {', '.join(sorted(validators))}",
+                f"unknown item type {str(item_type)[:64]!r}; one of: {', '.join(item_types())}",
             )
-        failures = []
-        for validator in candidates:
-            error = best_match(validator.iter_errors(item))
-            if error is None:
-                break
-            failures.append(error)
-        else:
-            # The variant that got furthest into the item names the field to fix.
-            error = max((_deepest(e) for e in failures), key=lambda e: len(e.absolute_path))
+        errors = [_deepest(e) for e in validator.iter_errors(item)]
+        if errors:
+            # The deepest problem is the one to fix; a wrong `type` tag only when there's no other.
+            error = max(errors, key=lambda e: (not _wrong_type_tag(e), len(e.absolute_path)))
             missing = _missing_field(error)
             if missing is not None:
                 raise _invalid([*where, *error.absolute_path, missing], "required but missing")

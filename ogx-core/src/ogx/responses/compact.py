@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ogx.responses import items as item_utils
 from ogx.responses.resource import add_usage, empty_usage
-from ogx.responses.schema import InputItem
+from ogx.responses.schema import InputItem, refuse_unsupported, unsupported_items
 from ogx.routing.inference import InferenceRouter
 from ogx_api import InvalidRequest
 from ogx_api.inference import ChatCompletionRequest
@@ -39,6 +39,7 @@ class CompactRequest(BaseModel):
 async def compact(
     inference: InferenceRouter, body: CompactRequest, history: list[dict[str, Any]], owner: str | None
 ) -> dict[str, Any]:
+    refuse_unsupported(unsupported_items(body.input))
     new_items = item_utils.input_items(body)  # type: ignore[arg-type]
     messages = history + item_utils.to_messages(new_items)
     if not messages:

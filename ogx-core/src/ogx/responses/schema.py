@@ -1,15 +1,19 @@
 """`POST /v1/responses` request bodies, validated once at the edge.
 
-Input items are a union discriminated by `type` (a message may leave it out); the tools are the
-ones the loop can run (`function`, `file_search`, `mcp`), so any other type is a 400 naming it.
+Input items are a union discriminated by `type` (a message may leave it out). Every tool, tool
+choice and item of OpenAI's spec is accepted; those the loop cannot run (`kinds.py`: computer use,
+web search, code interpreter, image generation, shells, apply_patch, custom tools, ...) and
+prompt templates or context management are refused by `unsupported()` with a 400 naming them.
 Unknown top-level fields are kept and passed to the model's chat request, as chat completions do."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from ogx.responses import kinds
+from ogx_api import InvalidRequest
 from ogx_api.metadata import Metadata
 from ogx_api.vector_io import Filter
 
@@ -29,7 +33,7 @@ class InputImage(_Part):
     type: Literal["input_image"]
     image_url: str | None = None
     file_id: str | None = None
-    detail: Literal["auto", "low", "high"] = "auto"
+    detail: Literal["auto", "low", "high", "original"] = "auto"
 
     @model_validator(mode="after")
     def _one_source(self) -> InputImage:
@@ -55,7 +59,8 @@ class InputFile(_Part):
 class OutputText(_Part):
     type: Literal["output_text"]
     text: str
-    annotations: list[dict[str, Any]] = Field(default_factory=list)
+    annotations: list[kinds.ResponsesAnnotation] = Field(default_factory=list)
+    logprobs: list[kinds.ResponsesLogProb] | None = None
 
 
 class Refusal(_Part):
@@ -87,6 +92,7 @@ class MessageItem(_Item):
     role: Literal["user", "assistant", "system", "developer"]
     content: str | list[ContentPart]
     status: str | None = None
+    phase: kinds.ResponsesMessagePhase | None = None
 
 
 class FunctionCallItem(_Item):
@@ -95,6 +101,7 @@ class FunctionCallItem(_Item):
     name: str = Field(min_length=1)
     arguments: str
     status: str | None = None
+    namespace: str | None = None
 
 
 class FunctionCallOutputItem(_Item):
@@ -119,19 +126,22 @@ class McpApprovalRequestItem(_Item):
 
 
 class ItemReference(_Item):
-    type: Literal["item_reference"]
+    type: Literal["item_reference"] = "item_reference"
 
 
-class EarlierOutputItem(_Item):
-    """Any other output item a client sends back (reasoning, mcp_call, mcp_list_tools,
-    file_search_call, compaction): kept in the context as it is."""
-
-    type: Literal["reasoning", "mcp_call", "mcp_list_tools", "file_search_call", "compaction"]
+def _tagged(classes: tuple[type[BaseModel], ...]) -> list[Any]:
+    """Each class tagged with the `type` values it stands for (a discriminated union's members)."""
+    return [
+        Annotated[cls, Tag(value)]
+        for cls in classes
+        for value in get_args(cls.model_fields["type"].annotation)
+    ]
 
 
 def _item_type(value: Any) -> str:
     if isinstance(value, dict):
-        return str(value.get("type", "message"))
+        default = "message" if "role" in value or "id" not in value else "item_reference"
+        return str(value.get("type", default))
     return str(getattr(value, "type", "message"))
 
 
@@ -142,11 +152,7 @@ InputItem = Annotated[
     | Annotated[McpApprovalResponseItem, Tag("mcp_approval_response")]
     | Annotated[McpApprovalRequestItem, Tag("mcp_approval_request")]
     | Annotated[ItemReference, Tag("item_reference")]
-    | Annotated[EarlierOutputItem, Tag("reasoning")]
-    | Annotated[EarlierOutputItem, Tag("mcp_call")]
-    | Annotated[EarlierOutputItem, Tag("mcp_list_tools")]
-    | Annotated[EarlierOutputItem, Tag("file_search_call")]
-    | Annotated[EarlierOutputItem, Tag("compaction")],
+    | Union[tuple(_tagged((*kinds.EARLIER_ITEMS, *kinds.UNSUPPORTED_ITEMS)))],  # noqa: UP007
     Discriminator(_item_type),
 ]
 
@@ -161,6 +167,7 @@ class ResponseFunctionTool(BaseModel):
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
+    defer_loading: bool | None = None  # for tool search, which OGX does not run
 
 
 class HybridSearchWeights(BaseModel):
@@ -171,7 +178,7 @@ class HybridSearchWeights(BaseModel):
 class FileSearchRankingOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    ranker: str | None = None
+    ranker: Literal["auto", "default-2024-11-15"] | None = None
     score_threshold: float | None = Field(default=None, ge=0, le=1)
     hybrid_search: HybridSearchWeights | None = None
 
@@ -204,6 +211,7 @@ class McpTool(BaseModel):
     authorization: str | None = None
     require_approval: Literal["always", "never"] | ApprovalFilter | None = None
     allowed_tools: list[str] | ToolNames | None = None
+    defer_loading: bool | None = None  # for tool search, which OGX does not run
 
     @model_validator(mode="after")
     def _one_server(self) -> McpTool:
@@ -228,7 +236,11 @@ class McpTool(BaseModel):
         return tool_name in names
 
 
-Tool = Annotated[ResponseFunctionTool | FileSearchTool | McpTool, Field(discriminator="type")]
+RunnableTool = Annotated[ResponseFunctionTool | FileSearchTool | McpTool, Field(discriminator="type")]
+Tool = Annotated[
+    Union[tuple(_tagged((ResponseFunctionTool, FileSearchTool, McpTool, *kinds.UNSUPPORTED_TOOLS)))],  # noqa: UP007
+    Discriminator(_item_type),
+]
 
 # -- tool choice, text, reasoning ----------------------------------------------------------------
 
@@ -239,7 +251,16 @@ class FunctionChoice(BaseModel):
 
 
 class HostedChoice(BaseModel):
-    type: Literal["file_search"]
+    type: Literal[
+        "file_search",
+        "web_search_preview",
+        "computer",
+        "computer_use_preview",
+        "computer_use",
+        "web_search_preview_2025_03_11",
+        "image_generation",
+        "code_interpreter",
+    ]
 
 
 class McpChoice(BaseModel):
@@ -254,10 +275,18 @@ class ResponseAllowedToolsChoice(BaseModel):
     tools: list[dict[str, Any]]
 
 
-ToolChoice = (
+_RUNNABLE_CHOICES = (FunctionChoice, HostedChoice, McpChoice, ResponseAllowedToolsChoice)
+RunnableToolChoice = (
     Literal["none", "auto", "required"]
     | Annotated[
         FunctionChoice | HostedChoice | McpChoice | ResponseAllowedToolsChoice, Field(discriminator="type")
+    ]
+)
+ToolChoice = (
+    Literal["none", "auto", "required"]
+    | Annotated[
+        Union[tuple(_tagged((*_RUNNABLE_CHOICES, *kinds.UNSUPPORTED_CHOICES)))],  # noqa: UP007
+        Discriminator(_item_type),
     ]
 )
 
@@ -318,10 +347,12 @@ class CreateResponseRequest(BaseModel):
     # Unknown fields are backend parameters: kept and passed on to the chat request.
     model_config = ConfigDict(extra="allow")
 
-    model: str = Field(min_length=1)
+    model: str | None = Field(default=None, min_length=1)  # optional to OpenAI, for a prompt template's
     input: str | list[InputItem] | None = None
     instructions: str | None = None
     previous_response_id: str | None = None
+    prompt: kinds.ResponsesPrompt = None
+    context_management: list[kinds.ResponsesContextManagementParam] | None = None
     conversation: str | ConversationRef | None = None
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
@@ -354,5 +385,40 @@ class CreateResponseRequest(BaseModel):
         conversation = self.conversation
         return conversation.id if isinstance(conversation, ConversationRef) else conversation
 
+    def unsupported(self) -> tuple[str, str] | None:
+        """(param, what) of the first part of the request OGX parses but cannot run."""
+        if self.model is None:
+            return "model", "a request without `model` (prompt templates are not stored here)"
+        if self.prompt is not None:
+            return "prompt", "prompt templates"
+        if self.context_management:
+            return "context_management", "server-side context management (use /v1/responses/compact)"
+        for index, tool in enumerate(self.tools or []):
+            if isinstance(tool, kinds.UNSUPPORTED_TOOLS):
+                return f"tools[{index}]", f"the {tool.type!r} tool"
+            if getattr(tool, "defer_loading", None):
+                return f"tools[{index}].defer_loading", "deferred loading (tool search)"
+        if isinstance(self.tool_choice, kinds.UNSUPPORTED_CHOICES) or (
+            isinstance(self.tool_choice, HostedChoice) and self.tool_choice.type != "file_search"
+        ):
+            return "tool_choice", f"the {self.tool_choice.type!r} tool"
+        return unsupported_items(self.input)
+
     def includes(self, value: str) -> bool:
         return bool(self.include) and value in self.include  # type: ignore[operator]
+
+
+def unsupported_items(items: str | list[Any] | None) -> tuple[str, str] | None:
+    """(param, what) of the first input item that belongs to a tool OGX does not run."""
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, kinds.UNSUPPORTED_ITEMS):
+            return f"input[{index}]", f"{item.type!r} items (their tool is not run here)"
+    return None
+
+
+def refuse_unsupported(found: tuple[str, str] | None) -> None:
+    if found is not None:
+        param, what = found
+        raise InvalidRequest(
+            f"{param}: {what} is not supported by OGX", param=param, code="unsupported_parameter"
+        )

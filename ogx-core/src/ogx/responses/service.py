@@ -11,7 +11,7 @@ from typing import Any
 
 from ogx.jobs import JobQueue
 from ogx.responses import items as item_utils
-from ogx.responses import loop
+from ogx.responses import loop, schema
 from ogx.responses.compact import CompactRequest, compact
 from ogx.responses.resource import base_response
 from ogx.responses.schema import CreateResponseRequest
@@ -62,6 +62,7 @@ class ResponsesService:
     async def create(
         self, body: CreateResponseRequest, owner: str | None
     ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
+        schema.refuse_unsupported(body.unsupported())
         store = body.store is not False
         if body.background:
             if body.stream:

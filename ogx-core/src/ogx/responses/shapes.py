@@ -7,14 +7,20 @@ from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
-from ogx.responses.schema import ReasoningConfig, TextConfig, Tool, ToolChoice
+from ogx.responses.schema import FileSearchTool, McpTool, ReasoningConfig, RunnableToolChoice, TextConfig
+
+
+class TopLogProb(TypedDict):
+    token: str
+    logprob: float
+    bytes: list[int]
 
 
 class LogProb(TypedDict):
     token: str
     logprob: float
     bytes: list[int]
-    top_logprobs: list[dict[str, Any]]
+    top_logprobs: list[TopLogProb]
 
 
 class FileCitation(TypedDict):
@@ -58,12 +64,17 @@ class OutputFunctionCall(TypedDict):
     status: Literal["in_progress", "completed", "incomplete"]
 
 
+class SummaryText(TypedDict):
+    type: Literal["summary_text"]
+    text: str
+
+
 class Reasoning(TypedDict):
     type: Literal["reasoning"]
     id: str
-    summary: list[dict[str, Any]]
+    summary: list[SummaryText]
     content: NotRequired[list[ReasoningTextPart]]
-    status: NotRequired[str]
+    status: NotRequired[Literal["in_progress", "completed", "incomplete"]]
 
 
 class FileSearchResult(TypedDict):
@@ -105,7 +116,7 @@ class McpCall(TypedDict):
     arguments: str
     output: str | None
     error: str | None
-    status: NotRequired[str]
+    status: NotRequired[Literal["in_progress", "completed", "incomplete", "calling", "failed"]]
     approval_request_id: NotRequired[str | None]
 
 
@@ -128,17 +139,47 @@ OutputItem = (
 )
 
 
+class InputTokensDetails(TypedDict):
+    cached_tokens: int
+
+
+class OutputTokensDetails(TypedDict):
+    reasoning_tokens: int
+
+
 class Usage(TypedDict):
     input_tokens: int
     output_tokens: int
     total_tokens: int
-    input_tokens_details: dict[str, int]
-    output_tokens_details: dict[str, int]
+    input_tokens_details: InputTokensDetails
+    output_tokens_details: OutputTokensDetails
+
+
+class IncompleteDetails(TypedDict):
+    reason: Literal["max_output_tokens", "content_filter"]
+
+
+class ConversationId(TypedDict):
+    id: str
+
+
+class EchoedFunctionTool(TypedDict):
+    type: Literal["function"]
+    name: str
+    description: str | None
+    parameters: dict[str, Any] | None
+    strict: bool | None
 
 
 class ResponseError(TypedDict):
     code: str
     message: str
+
+
+class Compaction(TypedDict):
+    type: Literal["compaction"]
+    id: str
+    encrypted_content: str
 
 
 class ResponseObject(TypedDict):
@@ -147,14 +188,16 @@ class ResponseObject(TypedDict):
     created_at: int
     completed_at: int | None
     status: Literal["completed", "failed", "in_progress", "cancelled", "queued", "incomplete"]
-    incomplete_details: dict[str, str] | None
+    incomplete_details: IncompleteDetails | None
     model: str
     previous_response_id: str | None
     instructions: str | None
     output: list[OutputItem]
     error: ResponseError | None
-    tools: list[Tool]  # as requested, without an mcp tool's `authorization`
-    tool_choice: ToolChoice
+    tools: list[
+        EchoedFunctionTool | FileSearchTool | McpTool
+    ]  # as requested, without an mcp tool's `authorization`
+    tool_choice: RunnableToolChoice
     truncation: Literal["auto", "disabled"]
     parallel_tool_calls: bool
     text: TextConfig
@@ -175,7 +218,7 @@ class ResponseObject(TypedDict):
     prompt_cache_key: str | None
     prompt_cache_retention: Literal["in-memory", "24h"] | None
     user: str | None
-    conversation: dict[str, str] | None
+    conversation: ConversationId | None
 
 
 class ResponseList(TypedDict):
@@ -186,9 +229,53 @@ class ResponseList(TypedDict):
     has_more: bool
 
 
+class InputTextPart(TypedDict):
+    type: Literal["input_text"]
+    text: str
+
+
+class InputImagePart(TypedDict):
+    type: Literal["input_image"]
+    image_url: NotRequired[str]
+    file_id: NotRequired[str]
+    detail: Literal["auto", "low", "high", "original"]
+
+
+class InputFilePart(TypedDict):
+    type: Literal["input_file"]
+    file_id: NotRequired[str]
+    filename: NotRequired[str]
+    file_data: NotRequired[str]
+    file_url: NotRequired[str]
+
+
+class InputMessage(TypedDict):
+    type: Literal["message"]
+    id: str
+    status: Literal["in_progress", "completed", "incomplete"]
+    role: Literal["user", "system", "developer"]
+    content: list[InputTextPart | InputImagePart | InputFilePart]
+
+
+class FunctionCallOutput(TypedDict):
+    type: Literal["function_call_output"]
+    id: str
+    call_id: str
+    output: str | list[InputTextPart | InputImagePart | InputFilePart]
+    status: Literal["in_progress", "completed", "incomplete"]
+
+
+class McpApprovalResponse(TypedDict):
+    type: Literal["mcp_approval_response"]
+    id: str
+    approval_request_id: str
+    approve: bool
+    reason: NotRequired[str]
+
+
 class InputItemList(TypedDict):
     object: Literal["list"]
-    data: list[dict[str, Any]]
+    data: list[InputMessage | OutputItem | FunctionCallOutput | McpApprovalResponse | Compaction]
     first_id: str | None
     last_id: str | None
     has_more: bool
@@ -198,12 +285,6 @@ class DeletedResponse(TypedDict):
     id: str
     object: Literal["response"]
     deleted: bool
-
-
-class Compaction(TypedDict):
-    type: Literal["compaction"]
-    id: str
-    encrypted_content: str
 
 
 class CompactedResponse(TypedDict):

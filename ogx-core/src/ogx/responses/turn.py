@@ -15,8 +15,9 @@ from ogx.responses.items import new_id
 
 Event = dict[str, Any]
 
-REASONING_DELTA = "response.reasoning_text.delta"
-REASONING_DONE = "response.reasoning_text.done"
+# Open Responses names (OpenAI calls them `response.reasoning_text.*`)
+REASONING_DELTA = "response.reasoning.delta"
+REASONING_DONE = "response.reasoning.done"
 
 
 class Emitter:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import re
@@ -28,6 +29,7 @@ from ogx_api import BaseProvider, HealthState, HealthStatus, InvalidRequest, Not
 from ogx_api.paths import default_data_dir
 from ogx_api.vector_io import (
     Chunk,
+    Filter,
     ScoredChunk,
     VectorQuery,
     check_embedding,
@@ -105,17 +107,26 @@ class _Index:
         self.graph.remove(labels)
         self.keywords.remove(labels)
 
-    def vector_hits(self, query: VectorQuery) -> list[ScoredChunk]:
-        vector = normalise(np.array([query.embedding], dtype=np.float32))[0]
-        return self._scored(self.graph.search(vector, query.k, query.filters))
+    def search(self, query: VectorQuery) -> tuple[list[ScoredChunk], list[ScoredChunk]]:
+        """The vector and keyword hits the query's mode asks for (keyword scores normalised),
+        their chunks read from the store in one go."""
+        vector: list[tuple[int, float]] = []
+        keyword: list[tuple[int, float]] = []
+        if query.mode != "keyword":
+            embedding = normalise(np.array([query.embedding], dtype=np.float32))[0]
+            vector = self.graph.search(embedding, query.k, query.filters)
+        if query.mode != "vector":
+            accept = None if query.filters is None else functools.partial(self._passes, query.filters)
+            keyword = self.keywords.search(query.text or "", query.k, accept)
+        chunks = self.store.chunks(list({label for label, _ in (*vector, *keyword)}))
 
-    def keyword_hits(self, query: VectorQuery) -> list[ScoredChunk]:
-        filters = query.filters
-        accept = (
-            None if filters is None else lambda label: matches(filters, self.graph.attributes_of(label) or {})
-        )
-        hits = self.keywords.search(query.text or "", query.k, accept)
-        return normalised_keyword_scores(self._scored(hits))
+        def scored(hits: list[tuple[int, float]]) -> list[ScoredChunk]:
+            return [ScoredChunk(chunk=chunks[label], score=score) for label, score in hits if label in chunks]
+
+        return scored(vector), normalised_keyword_scores(scored(keyword))
+
+    def _passes(self, filters: Filter, label: int) -> bool:
+        return matches(filters, self.graph.attributes_of(label) or {})
 
     def save(self) -> None:
         version = self.store.version
@@ -132,10 +143,6 @@ class _Index:
                 self.save()
         finally:
             self.store.close()
-
-    def _scored(self, hits: list[tuple[int, float]]) -> list[ScoredChunk]:
-        chunks = self.store.chunks([label for label, _ in hits])
-        return [ScoredChunk(chunk=chunks[label], score=score) for label, score in hits if label in chunks]
 
 
 class FaissVectorIO(BaseProvider):
@@ -217,12 +224,7 @@ class FaissVectorIO(BaseProvider):
         if query.embedding is not None and query.mode != "keyword":
             check_embedding(query.embedding, index.dimension, "the query")
 
-        def search() -> tuple[list[ScoredChunk], list[ScoredChunk]]:
-            vector = index.vector_hits(query) if query.mode != "keyword" else []
-            keyword = index.keyword_hits(query) if query.mode != "vector" else []
-            return vector, keyword
-
-        vector, keyword = await asyncio.to_thread(index.run, search)
+        vector, keyword = await asyncio.to_thread(index.run, lambda: index.search(query))
         return finish_query(query, vector, keyword)
 
     # -- helpers ---------------------------------------------------------------------------

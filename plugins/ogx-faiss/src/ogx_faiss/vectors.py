@@ -129,7 +129,7 @@ class VectorGraph:
     def _approximate(
         self, query: np.ndarray, k: int, candidates: np.ndarray | None
     ) -> list[tuple[int, float]]:
-        params = faiss.SearchParametersHNSW(efSearch=max(self.params.ef_search, k))
+        params = faiss.SearchParametersHNSW(efSearch=max(self.params.ef_search, k))  # type: ignore[attr-defined]
         if candidates is not None:
             params.sel = _bitmap_selector(len(self._labels), candidates)
         elif self.size < len(self._labels):
@@ -202,7 +202,8 @@ class VectorGraph:
         self._group_of[position] = key
 
     def _stored_vectors(self) -> np.ndarray:
-        storage = faiss.downcast_index(self._graph.storage)
+        """A view (no copy) of every vector in the graph's flat storage, by position."""
+        storage: faiss.IndexFlat = faiss.downcast_index(self._graph.storage)  # type: ignore[assignment]
         count = storage.ntotal
         return faiss.rev_swig_ptr(storage.get_xb(), count * self.dimension).reshape(count, self.dimension)
 
@@ -220,7 +221,7 @@ def _bitmap_selector(total: int, positions: np.ndarray) -> faiss.IDSelectorBitma
     mask[positions] = True
     bits = np.packbits(mask, bitorder="little")
     selector = faiss.IDSelectorBitmap(total, faiss.swig_ptr(bits))
-    selector.referenced_bits = bits  # the selector only points at the array: keep it alive
+    selector.referenced_bits = bits  # type: ignore[attr-defined]  # it only points at the array: keep it alive
     return selector
 
 

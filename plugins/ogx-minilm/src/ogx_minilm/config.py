@@ -51,6 +51,11 @@ class MiniLMConfig(BaseModel):
         ge=1,
         description="ONNX Runtime intra-op threads per call. Default: ONNX Runtime's (the usable cores).",
     )
+    allow_spinning: bool = Field(
+        default=False,
+        description="Let ONNX Runtime's threads spin while waiting for work: lower latency on idle "
+        "dedicated cores, wasted CPU when cores are shared (the default, off).",
+    )
     max_concurrent_batches: int = Field(
         default=1,
         ge=1,

@@ -37,7 +37,13 @@ class MiniLMEncoder:
     its own tokenizer settings (the tokenizer is configured once, then only read)."""
 
     def __init__(
-        self, model_path: Path, tokenizer_path: Path, *, max_tokens: int, threads: int | None = None
+        self,
+        model_path: Path,
+        tokenizer_path: Path,
+        *,
+        max_tokens: int,
+        threads: int | None = None,
+        allow_spinning: bool = False,
     ) -> None:
         tokenizer = Tokenizer.from_file(str(tokenizer_path))
         # The file's own settings (truncation at 128, padding to a fixed 128) are not the model's.
@@ -48,6 +54,11 @@ class MiniLMEncoder:
         if threads is not None:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
+        # ONNX Runtime's pool threads spin while they wait for work by default. On a few cores
+        # shared with a server's event loop and its clients, that spinning takes CPU from the
+        # thread doing the work: measured under load, a 64-sentence batch cost 288 ms of CPU
+        # with spinning and 180 ms without, and finished sooner.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
         self._session = onnxruntime.InferenceSession(
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )

@@ -61,7 +61,12 @@ class MiniLMEmbeddingsProvider(BaseProvider):
                 raise ProviderUnavailable(f"{field} {str(path)!r} is not a file")
         try:
             self._encoder = await asyncio.to_thread(
-                MiniLMEncoder, model_path, tokenizer_path, max_tokens=cfg.max_tokens, threads=cfg.threads
+                MiniLMEncoder,
+                model_path,
+                tokenizer_path,
+                max_tokens=cfg.max_tokens,
+                threads=cfg.threads,
+                allow_spinning=cfg.allow_spinning,
             )
         except Exception as exc:  # onnxruntime and tokenizers raise their own exception types
             raise ProviderUnavailable(f"cannot load the embedding model {str(model_path)!r}: {exc}") from exc

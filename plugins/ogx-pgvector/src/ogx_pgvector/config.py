@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 
-def _env(name: str, default: str | None = None) -> str | None:
+def _env(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
@@ -30,7 +30,7 @@ class PGVectorConfig(BaseModel):
         "are ignored. Default: env `PGVECTOR_DSN`.",
     )
     host: str = Field(default_factory=lambda: _env("PGVECTOR_HOST", "localhost"), min_length=1)
-    port: int = Field(default_factory=lambda: int(_env("PGVECTOR_PORT", "5432") or 5432), ge=1, le=65535)
+    port: int = Field(default_factory=lambda: int(_env("PGVECTOR_PORT", "5432")), ge=1, le=65535)
     db: str = Field(default_factory=lambda: _env("PGVECTOR_DB", "postgres"), min_length=1)
     user: str = Field(default_factory=lambda: _env("PGVECTOR_USER", "postgres"), min_length=1)
     password: SecretStr | None = Field(default_factory=lambda: _secret_env("PGVECTOR_PASSWORD"))

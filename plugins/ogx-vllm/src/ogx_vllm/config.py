@@ -33,6 +33,11 @@ class VLLMConfig(OpenAICompatConfig):
         default_factory=_api_key_from_env,
         description="The key vLLM was started with (`--api-key`). Default: env `VLLM_API_KEY`, else none.",
     )
+    send_max_tokens: bool = Field(
+        default=True,
+        description="Also send `max_completion_tokens` as `max_tokens`: vLLM reads either, servers "
+        "that mimic it (llama.cpp's) only `max_tokens`.",
+    )
 
 
 class VLLMProviderData(BaseModel):
