@@ -158,7 +158,7 @@ async def bulk_load_pgvector(provider: Any, index_id: str, corpus: Corpus, start
         await connection.execute(
             f"CREATE INDEX {table}_embedding_idx ON {table} USING hnsw (embedding vector_cosine_ops)"
         )
-        await connection.execute("ANALYZE " + table)
+        await connection.execute(f"ANALYZE {table}, {table}_postings, {table}_terms")
     print(
         f"pgvector bulk load: {end - start} rows in {loaded - started:.0f} s, "
         f"HNSW build {time.perf_counter() - loaded:.0f} s",
