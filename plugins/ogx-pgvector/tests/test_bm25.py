@@ -1,5 +1,6 @@
 """`remote::pgvector` keyword scores are Okapi BM25 over the chunks present now: replacements and
-deletions keep the postings, document frequencies, chunk count and total length exact."""
+deletions keep the postings, document frequencies, chunk count and total length exact, and an
+index created before the BM25 tables gets them at start."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ogx_api.vector_io import (
     query_terms,
 )
 from ogx_pgvector.config import PGVectorConfig
-from ogx_pgvector.provider import PGVectorIO
+from ogx_pgvector.provider import PGVectorIO, table_name
 
 pytestmark = pytest.mark.integration
 
@@ -73,5 +74,37 @@ async def test_keyword_scores_follow_replacements_and_deletions(ogx_postgres_dat
             assert {h.chunk.chunk_id: pytest.approx(h.score) for h in hits} == expected, query
             assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
         assert await provider.query("vs_bm25", VectorQuery(mode="keyword", text="relevant", k=10)) == []
+    finally:
+        await provider.close()
+
+
+async def test_an_index_from_before_bm25_gets_its_keyword_index_at_start(ogx_postgres_database: str) -> None:
+    config = PGVectorConfig(dsn=SecretStr(ogx_postgres_database), pool_max_size=2)
+    texts = {f"c{i}": text for i, text in enumerate(["red foxes", "a dog and a dog", "the fox and the dogs"])}
+    old = PGVectorIO(config)
+    await old.start()
+    try:
+        table = table_name("vs_old")
+        async with old._connection() as connection:  # the schema of the tsvector version
+            await connection.execute(f"""
+                CREATE TABLE {table} (chunk_id text PRIMARY KEY, file_id text, content text NOT NULL,
+                    attributes jsonb NOT NULL, metadata jsonb NOT NULL, embedding vector(2) NOT NULL,
+                    tsv tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, content)) STORED);
+                INSERT INTO ogx_vector_indexes (index_id, table_name, dimension) VALUES ('vs_old', '{table}', 2);
+            """)
+            await connection.executemany(
+                f"INSERT INTO {table} VALUES ($1, 'f', $2, '{{}}', '{{}}', '[1,0]')", list(texts.items())
+            )
+    finally:
+        await old.close()
+    provider = PGVectorIO(config)
+    await provider.start()
+    try:
+        hits = await provider.query("vs_old", VectorQuery(mode="keyword", text="dog fox", k=10))
+        assert {h.chunk.chunk_id: pytest.approx(h.score) for h in hits} == reference_scores(texts, "dog fox")
+        await provider.insert("vs_old", [chunk("c3", "one more fox", "g")])
+        texts["c3"] = "one more fox"
+        hits = await provider.query("vs_old", VectorQuery(mode="keyword", text="dog fox", k=10))
+        assert {h.chunk.chunk_id: pytest.approx(h.score) for h in hits} == reference_scores(texts, "dog fox")
     finally:
         await provider.close()

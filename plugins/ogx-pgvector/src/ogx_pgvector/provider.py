@@ -6,14 +6,12 @@ hash of the index id and listed in `ogx_vector_indexes`. Each table has an HNSW 
 `jsonb` attributes (`ogx_pgvector.filters`). Hybrid queries run their vector and keyword halves
 concurrently on two pooled connections and fuse them with `ogx_api.vector_io.fuse`.
 
-Keyword search is Okapi BM25 over an inverted index kept in PostgreSQL, with the terms of
-`ogx_api.vector_io.document_terms` (so it ranks as `inline::faiss` does): `<table>_postings`
-(term, chunk_id, tf, chunk length; primary key (term, chunk_id), covering), `<table>_terms`
-(document frequency per term) and the index's chunk count and total length in
-`ogx_vector_indexes`. Every write updates all of them in its own transaction, serialised per
-index by an advisory lock. A query reads only its terms' postings (an index range scan) and
-scores, groups and cuts them to `k` in one statement; `ts_rank` instead read and ranked every
-matching row (6 ms at 100k chunks for a three-word query, twice the vector search).
+Keyword search is Okapi BM25 over an inverted index kept in PostgreSQL next to the chunks
+(`ogx_pgvector.keywords`), with the same terms and formula as `inline::faiss`. A query reads
+only its terms' postings (an index-only range scan) and scores, groups and cuts them to `k` in
+one statement; `ts_rank` over a `tsvector` column instead read and ranked every matching row
+(6 ms at 100k chunks for a three-word query, twice the vector search). Writes take the index's
+advisory lock and change chunks, postings and statistics in one transaction.
 
 HNSW scans run with `hnsw.iterative_scan = strict_order`, so a filter does not starve the
 result; if a filtered scan still returns fewer than `k` hits, the query is repeated exactly
@@ -41,18 +39,16 @@ from ogx_api import (
     ProviderUnavailable,
 )
 from ogx_api.vector_io import (
-    BM25_B,
-    BM25_K1,
     Chunk,
     ScoredChunk,
     VectorQuery,
     check_embedding,
     check_query,
-    document_terms,
     finish_query,
     normalised_keyword_scores,
     query_terms,
 )
+from ogx_pgvector import keywords
 from ogx_pgvector.config import PGVectorConfig
 from ogx_pgvector.filters import FilterSQL
 
@@ -94,20 +90,15 @@ def _chunk(row: asyncpg.Record) -> Chunk:
 
 
 class _Batch:
-    """An insert's rows: chunks (the last of a repeated id wins, as a replacement would), and
-    their postings as parallel columns."""
+    """An insert's rows (the last of a repeated chunk id wins, as a replacement would) and
+    their postings."""
 
     def __init__(self, chunks: Sequence[Chunk], dimension: int) -> None:
         self.chunks: list[tuple[Any, ...]] = []
-        self.terms: list[str] = []
-        self.chunk_ids: list[str] = []
-        self.frequencies: list[int] = []
-        self.lengths: list[int] = []
-        self.total_length = 0
+        self.postings = keywords.Postings()
         for c in {c.chunk_id: c for c in chunks}.values():
             embedding = check_embedding(c.embedding, dimension, f"chunk {c.chunk_id!r}")
-            length, frequencies = document_terms(c.content)
-            self.total_length += length
+            length = self.postings.add(c.chunk_id, c.content)
             self.chunks.append(
                 (
                     c.chunk_id,
@@ -119,11 +110,6 @@ class _Batch:
                     length,
                 )
             )
-            for term, count in frequencies.items():
-                self.terms.append(term)
-                self.chunk_ids.append(c.chunk_id)
-                self.frequencies.append(count)
-                self.lengths.append(length)
 
 
 class PGVectorIO(BaseProvider):
@@ -143,6 +129,7 @@ class PGVectorIO(BaseProvider):
         try:
             await _ensure_extension(connection)
             await connection.execute(_REGISTRY)
+            await _upgrade_indexes(connection)
         finally:
             await connection.close()
         self._pool = await asyncpg.create_pool(
@@ -197,15 +184,7 @@ class PGVectorIO(BaseProvider):
                     CREATE INDEX ON {table} USING hnsw (embedding vector_cosine_ops)
                         WITH (m = {cfg.hnsw_m}, ef_construction = {cfg.hnsw_ef_construction});
                     CREATE INDEX ON {table} (file_id);
-                    CREATE TABLE {table}_postings (
-                        term text NOT NULL,
-                        chunk_id text NOT NULL,
-                        tf integer NOT NULL,
-                        length integer NOT NULL,
-                        PRIMARY KEY (term, chunk_id) INCLUDE (tf, length)
-                    );
-                    CREATE INDEX ON {table}_postings (chunk_id);
-                    CREATE TABLE {table}_terms (term text PRIMARY KEY, df integer NOT NULL);
+                    {keywords.tables_sql(table)}
                 """)
                 await connection.execute(
                     "INSERT INTO ogx_vector_indexes (index_id, table_name, dimension) VALUES ($1, $2, $3)",
@@ -240,32 +219,15 @@ class PGVectorIO(BaseProvider):
         table = table_name(index_id)
         async with self._on_index(index_id) as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", index_id)
-            await _remove(connection, index_id, "chunk_id = ANY($1::text[])", [c[0] for c in batch.chunks])
+            await keywords.remove(
+                connection, index_id, table, "chunk_id = ANY($1::text[])", [c[0] for c in batch.chunks]
+            )
             await connection.executemany(
                 f"""INSERT INTO {table} (chunk_id, file_id, content, attributes, metadata, embedding, length)
                     VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::text::vector, $7)""",
                 batch.chunks,
             )
-            await connection.execute(
-                f"""WITH posted AS (
-                        INSERT INTO {table}_postings (term, chunk_id, tf, length)
-                        SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[])
-                        RETURNING term)
-                    INSERT INTO {table}_terms AS t (term, df)
-                    SELECT term, count(*) FROM posted GROUP BY term ORDER BY term
-                    ON CONFLICT (term) DO UPDATE SET df = t.df + excluded.df""",
-                batch.terms,
-                batch.chunk_ids,
-                batch.frequencies,
-                batch.lengths,
-            )
-            await connection.execute(
-                """UPDATE ogx_vector_indexes SET chunk_count = chunk_count + $2,
-                       total_length = total_length + $3 WHERE index_id = $1""",
-                index_id,
-                len(batch.chunks),
-                batch.total_length,
-            )
+            await keywords.post(connection, index_id, table, batch.postings)
 
     async def delete_file(self, index_id: str, file_id: str) -> None:
         await self._delete(index_id, "file_id = $1", file_id)
@@ -318,34 +280,9 @@ class PGVectorIO(BaseProvider):
         terms = query_terms(query.text or "")
         if not terms:
             return []
-        table = table_name(index_id)
         where = FilterSQL(first=3)
-        condition = where.compile(query.filters)
-        # Without a filter, only the postings are read until the best k are known.
-        filtered = (
-            f"JOIN {table} AS c ON c.chunk_id = p.chunk_id WHERE {condition}"
-            if query.filters is not None
-            else ""
-        )
-        # BM25 = Σ idf·tf·(k1+1) / (tf + k1·(1-b) + k1·b·length/average): per term a weight and
-        # two constants, so each posting costs three float8 operations (numeric literals made
-        # PostgreSQL compute in `numeric`, which doubled the query time at 100k chunks).
-        sql = f"""
-            WITH weights AS (
-                SELECT t.term,
-                    ln(1 + (s.chunk_count - t.df + 0.5::float8) / (t.df + 0.5::float8))
-                        * {BM25_K1 + 1}::float8 AS weight,
-                    {BM25_K1 * (1 - BM25_B)}::float8 AS base,
-                    {BM25_K1 * BM25_B}::float8 * greatest(s.chunk_count, 1)
-                        / greatest(s.total_length, 1)::float8 AS per_word
-                FROM {table}_terms AS t, ogx_vector_indexes AS s
-                WHERE s.index_id = $2 AND t.term = ANY($1::text[]) AND t.df > 0),
-            best AS (
-                SELECT p.chunk_id, sum(w.weight * p.tf / (p.tf + w.base + w.per_word * p.length)) AS score
-                FROM weights AS w JOIN {table}_postings AS p ON p.term = w.term {filtered}
-                GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT {int(query.k)})
-            SELECT {_COLUMNS}, best.score FROM best JOIN {table} USING (chunk_id)
-            ORDER BY best.score DESC, chunk_id"""
+        condition = where.compile(query.filters) if query.filters is not None else None
+        sql = keywords.search_sql(table_name(index_id), _COLUMNS, condition, query.k)
         async with self._on_index(index_id) as connection:
             rows = await connection.fetch(sql, terms, index_id, *where.params)
         return normalised_keyword_scores(
@@ -359,7 +296,7 @@ class PGVectorIO(BaseProvider):
             await self._dimension(index_id)
             async with self._on_index(index_id) as connection, connection.transaction():
                 await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", index_id)
-                await _remove(connection, index_id, condition, value)
+                await keywords.remove(connection, index_id, table_name(index_id), condition, value)
 
     async def _dimension(self, index_id: str) -> int:
         dimension = self._dimensions.get(index_id)
@@ -396,24 +333,15 @@ class PGVectorIO(BaseProvider):
             raise InvalidRequest(f"PostgreSQL refused the data: {exc}") from exc
 
 
-async def _remove(connection: PoolConnectionProxy, index_id: str, condition: str, value: Any) -> None:
-    """Delete the chunks matching `condition` (on `$1` = `value`) with their postings, and
-    take them out of the index's statistics. Inside the caller's transaction and lock."""
-    table = table_name(index_id)
-    await connection.execute(
-        f"""WITH gone AS (DELETE FROM {table} WHERE {condition} RETURNING chunk_id, length),
-            counted AS (
-                UPDATE ogx_vector_indexes SET chunk_count = chunk_count - (SELECT count(*) FROM gone),
-                    total_length = total_length - (SELECT coalesce(sum(length), 0) FROM gone)
-                WHERE index_id = $2),
-            unposted AS (
-                DELETE FROM {table}_postings AS p USING gone WHERE p.chunk_id = gone.chunk_id
-                RETURNING p.term)
-            UPDATE {table}_terms AS t SET df = t.df - u.n
-            FROM (SELECT term, count(*) AS n FROM unposted GROUP BY term) AS u WHERE t.term = u.term""",
-        value,
-        index_id,
-    )
+async def _upgrade_indexes(connection: asyncpg.Connection) -> None:
+    """Give indexes created before the BM25 tables their keyword index (once, at start)."""
+    for index_id, table in await connection.fetch(
+        "SELECT index_id, table_name FROM ogx_vector_indexes WHERE to_regclass(table_name || '_terms') IS NULL"
+    ):
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", index_id)
+            if await connection.fetchval("SELECT to_regclass($1) IS NULL", table + "_terms"):
+                await keywords.upgrade(connection, index_id, table)
 
 
 async def _ensure_extension(connection: asyncpg.Connection) -> None:
