@@ -22,8 +22,3 @@ def test_an_explicit_storage_dir_wins(tmp_path: Path) -> None:
         {"storage_dir": str(tmp_path / "mine")}, context={RUN_DATA_DIR: tmp_path / "alpha"}
     )
     assert config.storage_dir == tmp_path / "mine"
-
-
-def test_without_a_run_config_the_unnamed_configs_directory_is_used(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("OGX_DATA_DIR", str(tmp_path))
-    assert FaissVectorIO(FaissConfig()).storage_dir == tmp_path / "default" / "faiss"
