@@ -7,7 +7,7 @@
 Chunks: random unit vectors (384 dimensions, scattered around 1,000 random topic centres) and ~60 words of synthetic text drawn from a
 Zipf-distributed vocabulary of 10,000 words, 100 chunks per file (attributes per file).
 Ingestion inserts batches of 500 chunks through the provider API (`chunks/s` includes
-indexing: HNSW insertion, SQLite/FTS5 or PostgreSQL with its HNSW and GIN indexes). Each size
+indexing: HNSW insertion, SQLite or PostgreSQL with its HNSW index and BM25 postings). Each size
 is reached by inserting into the same index (10k first, then 90k more). Queries run one at a
 time: random unit vectors drawn the same way (`vector`; recall@10 against the exact top-10), three words of mid frequency (`keyword`), both
 (`hybrid`, rrf); `k` = 10. PostgreSQL is the test cluster of `ogx_api.testing.postgres`
@@ -158,7 +158,7 @@ async def bulk_load_pgvector(provider: Any, index_id: str, corpus: Corpus, start
         await connection.execute(
             f"CREATE INDEX {table}_embedding_idx ON {table} USING hnsw (embedding vector_cosine_ops)"
         )
-        await connection.execute("ANALYZE " + table)
+        await connection.execute(f"ANALYZE {table}, {table}_postings, {table}_terms")
     print(
         f"pgvector bulk load: {end - start} rows in {loaded - started:.0f} s, "
         f"HNSW build {time.perf_counter() - loaded:.0f} s",

@@ -10,12 +10,13 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from ogx.config import ConfigError, load_run_config, parse_run_config
 from ogx.plugins import PluginInfo, PluginManager
 from ogx.providers.resolver import prepare_providers, start_providers
 from ogx_api import Api, ProviderSpec, hookimpl
+from ogx_api.paths import run_data_dir_from
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -313,6 +314,18 @@ class FakeConfig(BaseModel):
     timeout: float = 30.0
 
 
+class DirConfig(BaseModel):
+    """A provider config that defaults a directory per run config, as `inline::faiss` does."""
+
+    storage_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _default_dir(self, info: ValidationInfo) -> DirConfig:
+        if self.storage_dir is None and (run_dir := run_data_dir_from(info)) is not None:
+            self.storage_dir = run_dir / "things"
+        return self
+
+
 class FakeProvider:
     def __init__(self, config: FakeConfig) -> None:
         self.config = config
@@ -350,6 +363,7 @@ def manager(*specs: ProviderSpec, extra: tuple = ()) -> PluginManager:
 def fake_provider_module(monkeypatch: pytest.MonkeyPatch) -> None:
     module = types.ModuleType(FAKE_MODULE)
     module.FakeConfig = FakeConfig  # type: ignore[attr-defined]
+    module.DirConfig = DirConfig  # type: ignore[attr-defined]
     module.create = lambda config, deps: FakeProvider(config)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, FAKE_MODULE, module)
 
@@ -376,6 +390,34 @@ def test_valid_provider_entry_is_prepared_with_its_config_class() -> None:
     )
     assert prepared.config == FakeConfig(base_url="http://x", timeout=30.0)
     assert prepared.loaded.plugin == FAKE_INFO
+
+
+@pytest.mark.parametrize(("name", "folder"), [("alpha", "alpha"), ("beta", "beta"), (None, "default")])
+def test_provider_configs_default_their_directories_per_run_config(
+    tmp_path: Path, name: str | None, folder: str
+) -> None:
+    tree = {"version": 2, "providers": {"inference": [provider("d", "remote::fake", config={})]}}
+    if name is not None:
+        tree["name"] = name
+    plugins = manager(spec(config_class=f"{FAKE_MODULE}:DirConfig"))
+    [prepared] = prepare_providers(
+        parse_run_config(tree, {}), plugins, environ={"OGX_DATA_DIR": str(tmp_path)}
+    )
+    assert prepared.config.storage_dir == tmp_path / folder / "things"
+
+
+def test_an_explicit_provider_directory_is_kept(tmp_path: Path) -> None:
+    config = {"storage_dir": str(tmp_path / "mine")}
+    tree = {
+        "version": 2,
+        "name": "alpha",
+        "providers": {"inference": [provider("d", "remote::fake", config=config)]},
+    }
+    plugins = manager(spec(config_class=f"{FAKE_MODULE}:DirConfig"))
+    [prepared] = prepare_providers(
+        parse_run_config(tree, {}), plugins, environ={"OGX_DATA_DIR": str(tmp_path)}
+    )
+    assert prepared.config.storage_dir == tmp_path / "mine"
 
 
 def test_disabled_provider_entry_is_not_prepared() -> None:

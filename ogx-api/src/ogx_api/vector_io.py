@@ -12,7 +12,7 @@ provider only stores chunks and answers queries::
     await index.delete_file("vs_abc", "file-1")
 
 Scores: `vector` is cosine similarity (higher is closer); `keyword` is the provider's full-text
-relevance (BM25 or `ts_rank`, higher is better, normalised to `[0, 1]` within one result list
+relevance (Okapi BM25 over `document_terms`, higher is better, normalised to `[0, 1]` within one result list
 by dividing by the best score); `hybrid` fuses both lists — `rrf` (reciprocal rank fusion,
 `1 / (rrf_k + rank)` summed, rank from 1) or `weighted` (`alpha * vector + (1 - alpha) * keyword`
 on the normalised scores). `score_threshold` drops hits scoring below it after fusion.
@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -242,6 +244,45 @@ def keyword_terms(text: str) -> list[str]:
     of them, ranked by relevance) rather than parse `text` in their backend's query syntax, so
     quotes and operators in user text are inert."""
     return list(dict.fromkeys(_WORD.findall(text.lower())))
+
+
+# -- BM25: one tokeniser and one formula, so every provider ranks keyword hits alike -----------
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+_MAX_TERM = 100  # characters: a longer "word" (a hash, a blob) is cut, so it fits any index key
+_VOWELS = frozenset("aeiouy")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """A light English stemmer (Porter's step 1: plurals and -ed/-ing)."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, replacement in (("sses", "ss"), ("ies", "i"), ("ss", "ss"), ("s", "")):
+        if word.endswith(suffix):
+            word = word[: len(word) - len(suffix)] + replacement
+            break
+    for suffix in ("eed", "ingly", "edly", "ing", "ed"):
+        base = word[: len(word) - len(suffix)]
+        if word.endswith(suffix) and len(base) >= 3 and _VOWELS.intersection(base):
+            return base + ("ee" if suffix == "eed" else "")
+    return word
+
+
+def query_terms(text: str) -> list[str]:
+    """The distinct stemmed terms of a keyword query, in order."""
+    return list(dict.fromkeys(stem(word[:_MAX_TERM]) for word in keyword_terms(text))) if text else []
+
+
+def document_terms(text: str) -> tuple[int, Counter[str]]:
+    """A chunk's BM25 length (words, at least 1) and its stemmed terms' frequencies."""
+    words = [stem(word[:_MAX_TERM]) for word in _WORD.findall(text.lower())]
+    return max(len(words), 1), Counter(words)
+
+
+def bm25_idf(documents: int, document_frequency: int) -> float:
+    return math.log(1 + (documents - document_frequency + 0.5) / (document_frequency + 0.5))
 
 
 def normalised_keyword_scores(hits: list[ScoredChunk]) -> list[ScoredChunk]:

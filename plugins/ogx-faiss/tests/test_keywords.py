@@ -7,7 +7,10 @@ import math
 
 import pytest
 
-from ogx_faiss.keywords import K1, B, KeywordIndex, stem
+from ogx_api.vector_io import BM25_B as B
+from ogx_api.vector_io import BM25_K1 as K1
+from ogx_api.vector_io import stem
+from ogx_faiss.keywords import KeywordIndex
 
 DOCS = {
     1: "the cat sat on the mat",

@@ -33,8 +33,8 @@ async def test_an_empty_config_stores_under_the_data_directory(
     await provider.create_index("vs_default", 4)
     await provider.insert("vs_default", corpus_chunks())
     await provider.close()
-    assert (tmp_path / "faiss" / "vs_default.sqlite").is_file()
-    assert (tmp_path / "faiss" / "vs_default.faiss.npz").is_file()
+    assert (tmp_path / "default" / "faiss" / "vs_default.sqlite").is_file()
+    assert (tmp_path / "default" / "faiss" / "vs_default.faiss.npz").is_file()
 
 
 async def test_writes_after_the_last_snapshot_survive_a_crash(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from ogx.config import ConfigError, RunConfig
 from ogx.config.loader import validation_problems
 from ogx.plugins import LoadedSpec, PluginManager
 from ogx_api import Api
+from ogx_api.paths import RUN_DATA_DIR, run_data_dir
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,15 @@ def import_object(dotted: str, loaded: LoadedSpec) -> Any:
 
 
 def prepare_providers(
-    config: RunConfig, plugins: PluginManager, source: str | None = None
+    config: RunConfig,
+    plugins: PluginManager,
+    source: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> list[PreparedProvider]:
-    """Validate every enabled provider entry; collect every problem before raising."""
+    """Validate every enabled provider entry; collect every problem before raising. Configs are
+    validated with the run config's data directory in the context (`ogx_api.paths.RUN_DATA_DIR`)."""
     problems: list[str] = []
+    context = {RUN_DATA_DIR: run_data_dir(config.name, environ)}
     prepared: list[PreparedProvider] = []
     for api, entries in config.providers.items():
         for index, entry in enumerate(entries):
@@ -91,7 +97,7 @@ def prepare_providers(
             try:
                 config_class = import_object(loaded.spec.config_class, loaded)
                 import_object(loaded.spec.factory, loaded)  # a missing SDK shows here, not at start-up
-                provider_config = config_class.model_validate(entry.config)
+                provider_config = config_class.model_validate(entry.config, context=context)
             except ConfigError as exc:
                 problems.extend(f"{path}.provider_type: {p}" for p in exc.problems)
                 continue

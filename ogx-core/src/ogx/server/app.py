@@ -60,7 +60,7 @@ def create_app(
 ) -> FastAPI:
     plugins = plugins if plugins is not None else PluginManager()
     config = with_outbound_policy(with_localfs_defaults(config, environ))
-    prepared = prepare_providers(config, plugins)
+    prepared = prepare_providers(config, plugins, environ=environ)
     storage_url = resolve_storage_url(config.storage.url, config.name or "default", environ)
 
     @contextlib.asynccontextmanager

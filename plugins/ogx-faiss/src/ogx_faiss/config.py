@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+
+from ogx_api.paths import run_data_dir_from
 
 
 class FaissConfig(BaseModel):
@@ -13,7 +16,7 @@ class FaissConfig(BaseModel):
     storage_dir: Path | None = Field(
         default=None,
         description="Directory of the indexes (one SQLite file and one FAISS snapshot per index). "
-        "Default: `<data dir>/faiss`, where the data dir is $OGX_DATA_DIR, else "
+        "Default: `<data dir>/<run config name>/faiss`, where the data dir is $OGX_DATA_DIR, else "
         "$XDG_DATA_HOME/ogx, else ~/.local/share/ogx.",
     )
     hnsw_m: int = Field(default=32, ge=4, le=128, description="HNSW graph degree (FAISS `M`).")
@@ -34,3 +37,9 @@ class FaissConfig(BaseModel):
         description="Rebuild the HNSW graph once this fraction of its vectors belongs to deleted or "
         "replaced chunks (HNSW cannot remove vectors in place).",
     )
+
+    @model_validator(mode="after")
+    def _default_storage_dir(self, info: ValidationInfo) -> Self:
+        if self.storage_dir is None and (run_dir := run_data_dir_from(info)) is not None:
+            self.storage_dir = run_dir / "faiss"
+        return self

@@ -6,47 +6,19 @@ postings are two flat arrays (labels, term frequencies) scored with numpy in one
 query costs well under a millisecond. The index is rebuilt from the chunks' text in SQLite when
 an index is opened (the store stays the only thing on disk).
 
-Words are `keyword_terms` (lowercased `\\w+`) with a light English stemmer (Porter's step 1:
-plurals and -ed/-ing), the same for chunks and queries. Removed chunks are masked out; a term's
+Terms are `ogx_api.vector_io`'s `document_terms` / `query_terms` (lowercased `\\w+`, a light
+English stemmer), shared with `remote::pgvector` so both rank alike. Removed chunks are masked out; a term's
 postings drop them the next time a query reads that term.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from array import array
-from collections import Counter
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 
 import numpy as np
 
-from ogx_api.vector_io import keyword_terms
-
-K1 = 1.2
-B = 0.75
-_VOWELS = frozenset("aeiouy")
-_WORD = re.compile(r"\w+")  # as `keyword_terms`
-
-
-@lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    for suffix, replacement in (("sses", "ss"), ("ies", "i"), ("ss", "ss"), ("s", "")):
-        if word.endswith(suffix):
-            word = word[: len(word) - len(suffix)] + replacement
-            break
-    for suffix in ("eed", "ingly", "edly", "ing", "ed"):
-        base = word[: len(word) - len(suffix)]
-        if word.endswith(suffix) and len(base) >= 3 and _VOWELS.intersection(base):
-            return base + ("ee" if suffix == "eed" else "")
-    return word
-
-
-def analyse(text: str) -> list[str]:
-    return [stem(word) for word in keyword_terms(text)] if text else []
+from ogx_api.vector_io import BM25_B, BM25_K1, bm25_idf, document_terms, query_terms
 
 
 class KeywordIndex:
@@ -57,15 +29,15 @@ class KeywordIndex:
         self._total_length = 0.0
 
     def add(self, label: int, text: str) -> None:
-        words = [stem(word) for word in _WORD.findall(text.lower())]  # repeats kept: frequencies
+        length, frequencies = document_terms(text)
         if label >= len(self._length):
             grown = np.zeros(max(label + 1, 2 * len(self._length)), dtype=np.float32)
             grown[: len(self._length)] = self._length
             self._length = grown
-        self._length[label] = max(len(words), 1)
+        self._length[label] = length
         self._documents += 1
         self._total_length += self._length[label]
-        for term, count in Counter(words).items():
+        for term, count in frequencies.items():
             postings = self._postings.get(term)
             if postings is None:
                 postings = self._postings[term] = (array("q"), array("l"))
@@ -90,16 +62,19 @@ class KeywordIndex:
             return []
         average = self._total_length / self._documents
         all_labels, all_scores = [], []
-        for term in dict.fromkeys(analyse(text)):
+        for term in query_terms(text):
             postings = self._live_postings(term)
             if postings is None:
                 continue
             labels, frequencies = postings
             df = len(labels)
-            idf = math.log(1 + (self._documents - df + 0.5) / (df + 0.5))
+            idf = bm25_idf(self._documents, df)
             lengths = self._length[labels]
             all_scores.append(
-                idf * frequencies * (K1 + 1) / (frequencies + K1 * (1 - B + B * lengths / average))
+                idf
+                * frequencies
+                * (BM25_K1 + 1)
+                / (frequencies + BM25_K1 * (1 - BM25_B + BM25_B * lengths / average))
             )
             all_labels.append(labels)
         if not all_labels:

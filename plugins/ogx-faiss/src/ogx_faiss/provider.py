@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ogx_api import BaseProvider, HealthState, HealthStatus, InvalidRequest, NotFound
-from ogx_api.paths import default_data_dir
+from ogx_api.paths import run_data_dir
 from ogx_api.vector_io import (
     Chunk,
     Filter,
@@ -50,7 +50,9 @@ _T = TypeVar("_T")
 
 
 def default_storage_dir() -> Path:
-    return default_data_dir() / "faiss"
+    """Where an unnamed run config keeps its indexes (the core fills in the named config's own
+    directory when it validates the config: see `FaissConfig`)."""
+    return run_data_dir(None) / "faiss"
 
 
 def validated_vectors(chunks: Sequence[Chunk], dimension: int) -> np.ndarray:

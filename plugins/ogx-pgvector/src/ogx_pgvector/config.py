@@ -40,7 +40,8 @@ class PGVectorConfig(BaseModel):
     text_search_config: str = Field(
         default="english",
         pattern=r"^[a-z_][a-z0-9_]*$",
-        description="PostgreSQL text search configuration of the keyword index (stemming, stop words).",
+        description="Unused: keyword search is BM25 over OGX's own terms (as `inline::faiss`); kept "
+        "so run configs that set it still load.",
     )
     hnsw_m: int = Field(default=16, ge=2, le=100, description="HNSW graph degree (`m`).")
     hnsw_ef_construction: int = Field(default=64, ge=4, le=1000, description="HNSW build beam width.")

@@ -16,6 +16,6 @@ def ogx_provider_specs() -> list[ProviderSpec]:
             config_class="ogx_pgvector.config:PGVectorConfig",
             factory="ogx_pgvector.provider:create_provider",
             description="Vector indexes in PostgreSQL with pgvector: HNSW cosine search, full-text "
-            "keyword search (tsvector), filters in SQL, a connection pool.",
+            "BM25 keyword search (postings in PostgreSQL), filters in SQL, a connection pool.",
         )
     ]

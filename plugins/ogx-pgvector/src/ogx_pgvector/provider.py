@@ -2,11 +2,16 @@
 
 One table per index (pgvector's HNSW index needs a fixed dimension per column), named from a
 hash of the index id and listed in `ogx_vector_indexes`. Each table has an HNSW index
-(`vector_cosine_ops`) on the embedding, a generated `tsvector` column with a GIN index for
-keyword search (`fastupdate` off: a pending list of recent inserts is scanned linearly by every
-search, which doubled keyword latency at 10k chunks), and an index on `file_id`. Filters become SQL on the `jsonb` attributes
-(`ogx_pgvector.filters`). Hybrid queries run their vector and keyword halves concurrently on
-two pooled connections and fuse them with `ogx_api.vector_io.fuse`.
+(`vector_cosine_ops`) on the embedding and an index on `file_id`. Filters become SQL on the
+`jsonb` attributes (`ogx_pgvector.filters`). Hybrid queries run their vector and keyword halves
+concurrently on two pooled connections and fuse them with `ogx_api.vector_io.fuse`.
+
+Keyword search is Okapi BM25 over an inverted index kept in PostgreSQL next to the chunks
+(`ogx_pgvector.keywords`), with the same terms and formula as `inline::faiss`. A query reads
+only its terms' postings (an index-only range scan) and scores, groups and cuts them to `k` in
+one statement; `ts_rank` over a `tsvector` column instead read and ranked every matching row
+(6 ms at 100k chunks for a three-word query, twice the vector search). Writes take the index's
+advisory lock and change chunks, postings and statistics in one transaction.
 
 HNSW scans run with `hnsw.iterative_scan = strict_order`, so a filter does not starve the
 result; if a filtered scan still returns fewer than `k` hits, the query is repeated exactly
@@ -40,9 +45,10 @@ from ogx_api.vector_io import (
     check_embedding,
     check_query,
     finish_query,
-    keyword_terms,
     normalised_keyword_scores,
+    query_terms,
 )
+from ogx_pgvector import keywords
 from ogx_pgvector.config import PGVectorConfig
 from ogx_pgvector.filters import FilterSQL
 
@@ -52,8 +58,13 @@ CREATE TABLE IF NOT EXISTS ogx_vector_indexes (
     index_id text PRIMARY KEY,
     table_name text NOT NULL UNIQUE,
     dimension integer NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-)
+    created_at timestamptz NOT NULL DEFAULT now(),
+    chunk_count bigint NOT NULL DEFAULT 0,
+    total_length bigint NOT NULL DEFAULT 0
+);
+ALTER TABLE ogx_vector_indexes
+    ADD COLUMN IF NOT EXISTS chunk_count bigint NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS total_length bigint NOT NULL DEFAULT 0;
 """
 _COLUMNS = "chunk_id, file_id, content, attributes::text, metadata::text"
 
@@ -78,18 +89,27 @@ def _chunk(row: asyncpg.Record) -> Chunk:
     )
 
 
-def _insert_rows(chunks: Sequence[Chunk], dimension: int) -> list[tuple[Any, ...]]:
-    return [
-        (
-            c.chunk_id,
-            c.file_id,
-            c.content,
-            json.dumps(c.attributes),
-            json.dumps(c.metadata),
-            vector_literal(check_embedding(c.embedding, dimension, f"chunk {c.chunk_id!r}")),
-        )
-        for c in chunks
-    ]
+class _Batch:
+    """An insert's rows (the last of a repeated chunk id wins, as a replacement would) and
+    their postings."""
+
+    def __init__(self, chunks: Sequence[Chunk], dimension: int) -> None:
+        self.chunks: list[tuple[Any, ...]] = []
+        self.postings = keywords.Postings()
+        for c in {c.chunk_id: c for c in chunks}.values():
+            embedding = check_embedding(c.embedding, dimension, f"chunk {c.chunk_id!r}")
+            length = self.postings.add(c.chunk_id, c.content)
+            self.chunks.append(
+                (
+                    c.chunk_id,
+                    c.file_id,
+                    c.content,
+                    json.dumps(c.attributes),
+                    json.dumps(c.metadata),
+                    vector_literal(embedding),
+                    length,
+                )
+            )
 
 
 class PGVectorIO(BaseProvider):
@@ -109,6 +129,7 @@ class PGVectorIO(BaseProvider):
         try:
             await _ensure_extension(connection)
             await connection.execute(_REGISTRY)
+            await _upgrade_indexes(connection)
         finally:
             await connection.close()
         self._pool = await asyncpg.create_pool(
@@ -158,13 +179,12 @@ class PGVectorIO(BaseProvider):
                         attributes jsonb NOT NULL,
                         metadata jsonb NOT NULL,
                         embedding vector({dimension}) NOT NULL,
-                        tsv tsvector GENERATED ALWAYS AS
-                            (to_tsvector('{cfg.text_search_config}'::regconfig, content)) STORED
+                        length integer NOT NULL
                     );
                     CREATE INDEX ON {table} USING hnsw (embedding vector_cosine_ops)
                         WITH (m = {cfg.hnsw_m}, ef_construction = {cfg.hnsw_ef_construction});
-                    CREATE INDEX ON {table} USING gin (tsv) WITH (fastupdate = off);
                     CREATE INDEX ON {table} (file_id);
+                    {keywords.tables_sql(table)}
                 """)
                 await connection.execute(
                     "INSERT INTO ogx_vector_indexes (index_id, table_name, dimension) VALUES ($1, $2, $3)",
@@ -187,26 +207,27 @@ class PGVectorIO(BaseProvider):
                 "DELETE FROM ogx_vector_indexes WHERE index_id = $1 RETURNING table_name", index_id
             )
             if table is not None:
-                await connection.execute(f"DROP TABLE IF EXISTS {table}")
+                await connection.execute(f"DROP TABLE IF EXISTS {table}, {table}_postings, {table}_terms")
 
     # -- chunks ----------------------------------------------------------------------------
 
     async def insert(self, index_id: str, chunks: Sequence[Chunk]) -> None:
         dimension = await self._dimension(index_id)
-        rows = await asyncio.to_thread(_insert_rows, chunks, dimension)  # ~0.1 ms per chunk: off the loop
-        if not rows:
+        batch = await asyncio.to_thread(_Batch, chunks, dimension)  # ~0.1 ms per chunk: off the loop
+        if not batch.chunks:
             return
+        table = table_name(index_id)
         async with self._on_index(index_id) as connection, connection.transaction():
-            await connection.executemany(
-                f"""INSERT INTO {table_name(index_id)} AS t
-                        (chunk_id, file_id, content, attributes, metadata, embedding)
-                    VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::text::vector)
-                    ON CONFLICT (chunk_id) DO UPDATE SET
-                        file_id = excluded.file_id, content = excluded.content,
-                        attributes = excluded.attributes, metadata = excluded.metadata,
-                        embedding = excluded.embedding""",
-                rows,
+            await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", index_id)
+            await keywords.remove(
+                connection, index_id, table, "chunk_id = ANY($1::text[])", [c[0] for c in batch.chunks]
             )
+            await connection.executemany(
+                f"""INSERT INTO {table} (chunk_id, file_id, content, attributes, metadata, embedding, length)
+                    VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::text::vector, $7)""",
+                batch.chunks,
+            )
+            await keywords.post(connection, index_id, table, batch.postings)
 
     async def delete_file(self, index_id: str, file_id: str) -> None:
         await self._delete(index_id, "file_id = $1", file_id)
@@ -256,20 +277,14 @@ class PGVectorIO(BaseProvider):
         return [ScoredChunk(chunk=_chunk(row), score=1.0 - float(row["distance"])) for row in rows]
 
     async def _keyword_hits(self, index_id: str, query: VectorQuery) -> list[ScoredChunk]:
-        terms = keyword_terms(query.text or "")
+        terms = query_terms(query.text or "")
         if not terms:
             return []
-        where = FilterSQL(first=2)
-        condition = where.compile(query.filters)
-        # The terms are \w+ words, so none of them carries tsquery syntax; `|` ranks chunks by
-        # how many (and how often) of them they contain, like BM25 over OR-ed terms.
-        sql = f"""SELECT {_COLUMNS}, ts_rank(tsv, terms, 1) AS score
-                  FROM {table_name(index_id)},
-                       to_tsquery('{self.config.text_search_config}'::regconfig, $1) AS terms
-                  WHERE tsv @@ terms AND {condition}
-                  ORDER BY score DESC, chunk_id LIMIT {int(query.k)}"""
+        where = FilterSQL(first=3)
+        condition = where.compile(query.filters) if query.filters is not None else None
+        sql = keywords.search_sql(table_name(index_id), _COLUMNS, condition, query.k)
         async with self._on_index(index_id) as connection:
-            rows = await connection.fetch(sql, " | ".join(terms), *where.params)
+            rows = await connection.fetch(sql, terms, index_id, *where.params)
         return normalised_keyword_scores(
             [ScoredChunk(chunk=_chunk(row), score=float(row["score"])) for row in rows]
         )
@@ -279,8 +294,9 @@ class PGVectorIO(BaseProvider):
     async def _delete(self, index_id: str, condition: str, value: Any) -> None:
         with contextlib.suppress(NotFound):  # deleting from an unknown index is a no-op
             await self._dimension(index_id)
-            async with self._on_index(index_id) as connection:
-                await connection.execute(f"DELETE FROM {table_name(index_id)} WHERE {condition}", value)
+            async with self._on_index(index_id) as connection, connection.transaction():
+                await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", index_id)
+                await keywords.remove(connection, index_id, table_name(index_id), condition, value)
 
     async def _dimension(self, index_id: str) -> int:
         dimension = self._dimensions.get(index_id)
@@ -315,6 +331,17 @@ class PGVectorIO(BaseProvider):
             raise ProviderUnavailable(f"PostgreSQL at {self.config.where()} is unreachable: {exc}") from exc
         except asyncpg.DataError as exc:
             raise InvalidRequest(f"PostgreSQL refused the data: {exc}") from exc
+
+
+async def _upgrade_indexes(connection: asyncpg.Connection) -> None:
+    """Give indexes created before the BM25 tables their keyword index (once, at start)."""
+    for index_id, table in await connection.fetch(
+        "SELECT index_id, table_name FROM ogx_vector_indexes WHERE to_regclass(table_name || '_terms') IS NULL"
+    ):
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", index_id)
+            if await connection.fetchval("SELECT to_regclass($1) IS NULL", table + "_terms"):
+                await keywords.upgrade(connection, index_id, table)
 
 
 async def _ensure_extension(connection: asyncpg.Connection) -> None:
