@@ -103,13 +103,10 @@ async def remove(
     )
 
 
-def search_sql(
-    table: str, columns: str, condition: str | None, k: int, terms: str = "$1", index: str = "$2"
-) -> str:
-    """The best `k` chunks for the terms (placeholder `terms`) in the index (placeholder
-    `index`), with `columns` and `score`. `condition` (a filter on the chunk table) joins the
-    chunk table for every posting; without one, only postings are read until the best `k` are
-    known.
+def search_sql(table: str, columns: str, condition: str | None, k: int) -> str:
+    """The best `k` chunks for the terms `$1` in index `$2`, with `columns` and `score`.
+    `condition` (a filter on the chunk table, parameters from `$3`) joins the chunk table for
+    every posting; without one, only postings are read until the best `k` are known.
 
     BM25 = Σ idf·tf·(k1+1) / (tf + k1·(1-b) + k1·b·length/average): per term a weight and two
     constants, so each posting costs a few float8 operations (numeric literals made PostgreSQL
@@ -124,7 +121,7 @@ def search_sql(
                 {BM25_K1 * BM25_B}::float8 * greatest(s.chunk_count, 1)
                     / greatest(s.total_length, 1)::float8 AS per_word
             FROM {table}_terms AS t, ogx_vector_indexes AS s
-            WHERE s.index_id = {index} AND t.term = ANY({terms}::text[]) AND t.df > 0),
+            WHERE s.index_id = $2 AND t.term = ANY($1::text[]) AND t.df > 0),
         best AS (
             SELECT p.chunk_id, sum(w.weight * p.tf / (p.tf + w.base + w.per_word * p.length)) AS score
             FROM weights AS w JOIN {table}_postings AS p ON p.term = w.term {filtered}

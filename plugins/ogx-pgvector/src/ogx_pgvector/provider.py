@@ -4,7 +4,7 @@ One table per index (pgvector's HNSW index needs a fixed dimension per column), 
 hash of the index id and listed in `ogx_vector_indexes`. Each table has an HNSW index
 (`vector_cosine_ops`) on the embedding and an index on `file_id`. Filters become SQL on the
 `jsonb` attributes (`ogx_pgvector.filters`). Hybrid queries run their vector and keyword halves
-as one statement (a CTE for each) on one connection and fuse them with `ogx_api.vector_io.fuse`.
+concurrently on two pooled connections and fuse them with `ogx_api.vector_io.fuse`.
 
 Keyword search is Okapi BM25 over an inverted index kept in PostgreSQL next to the chunks
 (`ogx_pgvector.keywords`), with the same terms and formula as `inline::faiss`. A query reads
@@ -86,24 +86,6 @@ def _chunk(row: asyncpg.Record) -> Chunk:
         content=row["content"],
         attributes=json.loads(row["attributes"]),
         metadata=json.loads(row["metadata"]),
-    )
-
-
-def _vector_sql(table: str, condition: str, k: int) -> str:
-    """The `k` chunks nearest the query vector `$1` among those matching `condition`, with
-    `distance`. k is inlined (a validated int): a parameter LIMIT lets a generic plan prefer a
-    full scan and sort over the HNSW index."""
-    return f"""SELECT {_COLUMNS}, embedding <=> $1::text::vector AS distance
-               FROM {table} WHERE {condition} ORDER BY distance LIMIT {int(k)}"""
-
-
-def _vector_hits(rows: Sequence[asyncpg.Record], distance: str = "distance") -> list[ScoredChunk]:
-    return [ScoredChunk(chunk=_chunk(row), score=1.0 - float(row[distance])) for row in rows]
-
-
-def _keyword_hits(rows: Sequence[asyncpg.Record], score: str = "score") -> list[ScoredChunk]:
-    return normalised_keyword_scores(
-        [ScoredChunk(chunk=_chunk(row), score=float(row[score])) for row in rows]
     )
 
 
@@ -259,7 +241,9 @@ class PGVectorIO(BaseProvider):
         if query.mode != "keyword":
             check_embedding(query.embedding, dimension, "the query")
         if query.mode == "hybrid":
-            vector, keyword = await self._hybrid_hits(index_id, query)
+            vector, keyword = await asyncio.gather(
+                self._vector_hits(index_id, query), self._keyword_hits(index_id, query)
+            )
         elif query.mode == "vector":
             vector, keyword = await self._vector_hits(index_id, query), []
         else:
@@ -270,10 +254,27 @@ class PGVectorIO(BaseProvider):
 
     async def _vector_hits(self, index_id: str, query: VectorQuery) -> list[ScoredChunk]:
         where = FilterSQL(first=2)
-        sql = _vector_sql(table_name(index_id), where.compile(query.filters), query.k)
-        async with self._on_index(index_id) as connection, self._ef_search(connection, query.k):
-            rows = await connection.fetch(sql, vector_literal(query.embedding or []), *where.params)
-            return await self._exact_if_short(connection, index_id, query, _vector_hits(rows))
+        condition = where.compile(query.filters)
+        # k is inlined (a validated int): a parameter LIMIT lets a generic plan prefer a full
+        # scan and sort over the HNSW index.
+        sql = f"""SELECT {_COLUMNS}, embedding <=> $1::text::vector AS distance
+                  FROM {table_name(index_id)} WHERE {condition}
+                  ORDER BY distance LIMIT {int(query.k)}"""
+        args = (vector_literal(query.embedding or []), *where.params)
+        async with self._on_index(index_id) as connection:
+            if query.k > self.config.hnsw_ef_search:
+                await connection.execute(f"SET hnsw.ef_search = {min(query.k, 1000)}")
+            try:
+                rows = await connection.fetch(sql, *args)
+                if query.filters is not None and len(rows) < query.k:
+                    # The graph may have given up behind a selective filter: ask exactly.
+                    async with connection.transaction():
+                        await connection.execute("SET LOCAL enable_indexscan = off")
+                        rows = await connection.fetch(sql, *args)
+            finally:
+                if query.k > self.config.hnsw_ef_search:
+                    await connection.execute(f"SET hnsw.ef_search = {self.config.hnsw_ef_search}")
+        return [ScoredChunk(chunk=_chunk(row), score=1.0 - float(row["distance"])) for row in rows]
 
     async def _keyword_hits(self, index_id: str, query: VectorQuery) -> list[ScoredChunk]:
         terms = query_terms(query.text or "")
@@ -284,63 +285,9 @@ class PGVectorIO(BaseProvider):
         sql = keywords.search_sql(table_name(index_id), _COLUMNS, condition, query.k)
         async with self._on_index(index_id) as connection:
             rows = await connection.fetch(sql, terms, index_id, *where.params)
-        return _keyword_hits(rows)
-
-    async def _hybrid_hits(
-        self, index_id: str, query: VectorQuery
-    ) -> tuple[list[ScoredChunk], list[ScoredChunk]]:
-        """Both halves in one statement on one connection: one round trip and one planning,
-        where two concurrent queries on two cores barely overlapped."""
-        terms = query_terms(query.text or "")
-        if not terms:
-            return await self._vector_hits(index_id, query), []
-        table, where = table_name(index_id), FilterSQL(first=4)
-        condition = where.compile(query.filters)
-        keyword_condition = condition if query.filters is not None else None
-        sql = f"""WITH vector_hits AS ({_vector_sql(table, condition, query.k)}),
-                keyword_hits AS ({keywords.search_sql(table, _COLUMNS, keyword_condition, query.k, "$2", "$3")})
-            SELECT true AS is_vector, chunk_id, file_id, content, attributes, metadata, distance AS value
-            FROM vector_hits
-            UNION ALL
-            SELECT false, chunk_id, file_id, content, attributes, metadata, score FROM keyword_hits"""
-        embedding = vector_literal(query.embedding or [])
-        async with self._on_index(index_id) as connection, self._ef_search(connection, query.k):
-            rows = await connection.fetch(sql, embedding, terms, index_id, *where.params)
-            # Each half best first, as its own statement orders it (sorts are stable).
-            vector_rows = sorted((r for r in rows if r["is_vector"]), key=lambda r: r["value"])
-            keyword_rows = sorted(
-                (r for r in rows if not r["is_vector"]), key=lambda r: (-r["value"], r["chunk_id"])
-            )
-            vector = await self._exact_if_short(
-                connection, index_id, query, _vector_hits(vector_rows, "value")
-            )
-        return vector, _keyword_hits(keyword_rows, "value")
-
-    async def _exact_if_short(
-        self, connection: PoolConnectionProxy, index_id: str, query: VectorQuery, hits: list[ScoredChunk]
-    ) -> list[ScoredChunk]:
-        """`hits`, or, when a filtered HNSW scan gave fewer than `k`, the exact answer: the
-        graph may have given up behind a selective filter."""
-        if query.filters is None or len(hits) >= query.k:
-            return hits
-        where = FilterSQL(first=2)
-        sql = _vector_sql(table_name(index_id), where.compile(query.filters), query.k)
-        async with connection.transaction():
-            await connection.execute("SET LOCAL enable_indexscan = off")
-            rows = await connection.fetch(sql, vector_literal(query.embedding or []), *where.params)
-        return _vector_hits(rows)
-
-    @contextlib.asynccontextmanager
-    async def _ef_search(self, connection: PoolConnectionProxy, k: int) -> AsyncIterator[None]:
-        """A wider HNSW search for the query when `k` exceeds the configured `ef_search`."""
-        if k <= self.config.hnsw_ef_search:
-            yield
-            return
-        await connection.execute(f"SET hnsw.ef_search = {min(k, 1000)}")
-        try:
-            yield
-        finally:
-            await connection.execute(f"SET hnsw.ef_search = {self.config.hnsw_ef_search}")
+        return normalised_keyword_scores(
+            [ScoredChunk(chunk=_chunk(row), score=float(row["score"])) for row in rows]
+        )
 
     # -- helpers ---------------------------------------------------------------------------
 
