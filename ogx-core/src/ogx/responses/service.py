@@ -207,7 +207,7 @@ class ResponsesService:
             response, input_items=prepared.input_items, messages=[], owner=owner, request=request
         )
         job_id = await self._jobs.submit(BACKGROUND_JOB, {"response_id": response["id"]}, owner=owner)
-        await self._store.update(response, job_id=job_id)
+        await self._store.set_job(response["id"], job_id)
         return response
 
     async def _run_background(self, job: Any) -> dict[str, Any]:

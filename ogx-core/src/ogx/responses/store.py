@@ -87,6 +87,12 @@ class ResponseStore:
             )
         return bool(result.rowcount)
 
+    async def set_job(self, response_id: str, job_id: str) -> None:
+        """Record the job running a background response, leaving the response itself alone: the
+        job may already have moved it on (`in_progress`, even `completed`)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(_table.update().where(_table.c.id == response_id).values(job_id=job_id))
+
     async def get(self, response_id: str, owner: str | None, *, param: str = "response_id") -> Any:
         """The row (`.response`, `.input_items`, `.messages`, `.status`, `.request`, `.job_id`)."""
         await self._writer.flush()
