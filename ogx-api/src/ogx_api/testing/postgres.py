@@ -357,7 +357,7 @@ def _start(
                     f"no free port after {attempt} attempts; {_describe_log(log_path)}"
                 ) from None
             continue
-        except BaseException:
+        except BaseException:  # also KeyboardInterrupt or a pytest timeout: never leave a server behind
             _stop(process, log_path, 5.0)
             raise
         return process, port

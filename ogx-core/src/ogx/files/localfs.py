@@ -90,8 +90,7 @@ class LocalFSProvider(BaseProvider):
                 await asyncio.to_thread(handle.write, buffer)
             await asyncio.to_thread(_sync_and_close, handle)
             await asyncio.to_thread(os.replace, temp, path)
-        except BaseException:
-            # Also on cancellation: the partial file goes, synchronously, before anything else runs.
+        except BaseException:  # also cancellation: the partial file goes, synchronously, then re-raised
             with contextlib.suppress(OSError, ValueError):
                 handle.close()
             temp.unlink(missing_ok=True)

@@ -183,7 +183,7 @@ class FilesService:
                 expires_after=expires_after,
                 content_type=content_type,
             )
-        except BaseException:
+        except BaseException:  # also cancellation: staged bytes never outlive a failed commit; re-raised
             await self.discard(staged)
             raise
 

@@ -112,7 +112,7 @@ async def _receive(
             expires_after=_expires_after(fields),
             content_type=_media_type(upload),
         )
-    except BaseException:
+    except BaseException:  # also a client that goes away: staged bytes are discarded, the error re-raised
         if staged is not None:
             await files.discard(staged)
         raise

@@ -72,7 +72,7 @@ async def run(ctx: Run) -> AsyncIterator[Event]:
         iteration = 0
         chunks = await _model_call(ctx, iteration, budget)
         first = await anext(chunks, None)  # a failure here is an HTTP error
-    except BaseException:
+    except BaseException:  # also cancellation: tool sessions opened so far are closed, the error re-raised
         await ctx.toolbox.close()
         raise
     if ctx.persist is not None:

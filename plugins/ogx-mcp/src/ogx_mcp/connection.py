@@ -93,7 +93,7 @@ class ServerConnection:
                 f"connecting to the MCP server at {self.server} took longer than "
                 f"{self._timeouts.connect} s (timeouts.connect)"
             ) from None
-        except BaseException:
+        except BaseException:  # also cancellation: the half-open session's worker is stopped, re-raised
             await self.close()
             raise
 

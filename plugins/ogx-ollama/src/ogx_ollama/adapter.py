@@ -114,7 +114,7 @@ class OllamaInferenceAdapter(OpenAICompatInferenceAdapter):
             return
         try:
             await self._pull_missing_models()
-        except BaseException:
+        except BaseException:  # also cancellation during a long pull: the client pool is closed, re-raised
             await self.close()
             raise
 
