@@ -1,7 +1,7 @@
 """`POST /v1/responses` request bodies, validated once at the edge.
 
 Input items are a union discriminated by `type` (a message may leave it out). Every tool, tool
-choice and item of OpenAI's spec is accepted; those the loop cannot run (`kinds.py`: computer use,
+choice and item of OpenAI's spec is accepted; those the loop cannot run (`kinds/`: computer use,
 web search, code interpreter, image generation, shells, apply_patch, custom tools, ...) and
 prompt templates or context management are refused by `unsupported()` with a 400 naming them.
 Unknown top-level fields are kept and passed to the model's chat request, as chat completions do."""
