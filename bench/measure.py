@@ -236,6 +236,7 @@ def throughput(
             "errors": sum(x["errors"] for x in rs),
             "status_errors": sum(x["status_errors"] for x in rs),
             "round_rps": [x["rps"] for x in rs],
+            "round_p50_us": [x["p50_us"] for x in rs],
             "p50_ms": statistics.median(x["p50_us"] for x in rs) / 1e3,
             "p99_ms": max(x["p99_us"] for x in rs) / 1e3,
         }

@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "messages.json")
     args = parser.parse_args(argv)
-    rounds, per_round, budget, seconds = (4, 100, 6.0, 2.0) if args.quick else (20, 250, 40.0, 4.0)
+    rounds, per_round, budget = (4, 100, 6.0) if args.quick else (20, 250, 40.0)
+    wrk_rounds, seconds = (2, 2.0) if args.quick else (8, 3.0)
     results: dict = {"git": git_state()}
     with tempfile.TemporaryDirectory(prefix="ogx-bench-messages-") as tmp:
         workdir = Path(tmp)
@@ -101,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
                 results[f"c1_{'ttfb' if stream else 'latency'}"] = measure.sequential(
                     all_sides, stream=stream, rounds=rounds, per_round=per_round, warmup=200, budget_s=budget
                 )
-            log(f"c=32 wrk: 2 rounds x {seconds:g} s per side")
+            log(f"c=32 wrk: {wrk_rounds} rounds x {seconds:g} s per side")
             results["c32"] = measure.throughput(
-                all_sides, workdir, stream=False, rounds=2, seconds=seconds, warmup_s=1.0,
+                all_sides, workdir, stream=False, rounds=wrk_rounds, seconds=seconds, warmup_s=1.0,
                 connections=32, threads=2,
             )  # fmt: skip
         finally:
@@ -134,9 +135,17 @@ def table(results: dict) -> str:
         rows.append(f"| {label} | {d:.3f} | {c:.3f} | {m:.3f} | {m - c:+.3f} ms | {rounds:+.3f} ms |")
     r = results["c32"]
     d, c, m = (r[n]["p50_ms"] for n in ("direct", "chat", "messages"))
-    rows.append(f"| c=32 p50 latency (ms, wrk) | {d:.3f} | {c:.3f} | {m:.3f} | {m - c:+.3f} ms | - |")
+    rounds = statistics.median(
+        (b - a) / 1e3 for a, b in zip(r["chat"]["round_p50_us"], r["messages"]["round_p50_us"], strict=True)
+    )
+    rows.append(
+        f"| c=32 p50 latency (ms, wrk) | {d:.3f} | {c:.3f} | {m:.3f} | {m - c:+.3f} ms | {rounds:+.3f} ms |"
+    )
     d, c, m = (r[n]["rps"] for n in ("direct", "chat", "messages"))
-    rows.append(f"| c=32 req/s | {d:,.0f} | {c:,.0f} | {m:,.0f} | x{m / c:.3f} | - |")
+    ratio = statistics.median(
+        b / a for a, b in zip(r["chat"]["round_rps"], r["messages"]["round_rps"], strict=True)
+    )
+    rows.append(f"| c=32 req/s | {d:,.0f} | {c:,.0f} | {m:,.0f} | x{m / c:.3f} | x{ratio:.3f} |")
     cpu_c, cpu_m = (r[n].get("server_cpu_us_per_request", 0) for n in ("chat", "messages"))
     rows.append(
         f"| c=32 server CPU/request (µs) | - | {cpu_c:,.0f} | {cpu_m:,.0f} | {cpu_m - cpu_c:+,.0f} µs | - |"

@@ -17,7 +17,6 @@ import base64
 import binascii
 import io
 import logging
-import secrets
 from typing import Any
 
 import orjson
@@ -27,6 +26,7 @@ from ogx.anthropic import blocks as b
 from ogx.anthropic import models as m
 from ogx.anthropic.client_tools import client_tool_function
 from ogx.anthropic.types import AnthropicMessage, AnthropicUsage, RefusalStopDetails, StopReason
+from ogx.ids import random_hex
 from ogx_api import InvalidRequest, ProviderError
 from ogx_api.inference import ChatCompletion, ChatCompletionRequest
 
@@ -335,11 +335,11 @@ def _unsupported(block: Any, path: str, where: str) -> InvalidRequest:
 
 
 def new_tool_use_id() -> str:
-    return f"toolu_{secrets.token_hex(16)}"
+    return f"toolu_{random_hex(16)}"
 
 
 def new_message_id() -> str:
-    return f"msg_{secrets.token_hex(16)}"  # not uuid4: building the UUID object costs several µs
+    return f"msg_{random_hex(16)}"
 
 
 def thinking_omitted(body: m.CountTokensRequest) -> bool:
@@ -428,27 +428,33 @@ def stop_reason(
 def usage(openai_usage: Any) -> AnthropicUsage:
     if not openai_usage:
         return empty_usage()
-    details = openai_usage.get("prompt_tokens_details") or {}
-    cached = details.get("cached_tokens") or 0
-    reasoning = (openai_usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
-    result = empty_usage()
-    result["input_tokens"] = max((openai_usage.get("prompt_tokens") or 0) - cached, 0)
-    result["output_tokens"] = openai_usage.get("completion_tokens") or 0
-    result["cache_read_input_tokens"] = cached
-    result["output_tokens_details"] = {"thinking_tokens": reasoning}
+    details = openai_usage.get("prompt_tokens_details")
+    cached = (details.get("cached_tokens") or 0) if details else 0
+    details = openai_usage.get("completion_tokens_details")
+    reasoning = (details.get("reasoning_tokens") or 0) if details else 0
+    result = _usage(
+        max((openai_usage.get("prompt_tokens") or 0) - cached, 0),
+        openai_usage.get("completion_tokens") or 0,
+        cached,
+        reasoning,
+    )
     if openai_usage.get("estimated"):
         result["estimated"] = True
     return result
 
 
 def empty_usage() -> AnthropicUsage:
+    return _usage(0, 0, 0, 0)
+
+
+def _usage(input_tokens: int, output_tokens: int, cached: int, thinking: int) -> AnthropicUsage:
     return {
-        "input_tokens": 0,
-        "output_tokens": 0,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
         "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "cache_read_input_tokens": cached,
         "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
-        "output_tokens_details": {"thinking_tokens": 0},
+        "output_tokens_details": {"thinking_tokens": thinking},
         "server_tool_use": None,
         "service_tier": "standard",
         "inference_geo": None,

@@ -4,11 +4,11 @@ parts. Rendering honours `include` (fields OpenAI returns only when asked for)."
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Collection
 from typing import Any
 
 from ogx.conversations.schemas import item_type_of
+from ogx.ids import new_id
 
 INCLUDE_VALUES = (
     "file_search_call.results",
@@ -59,10 +59,6 @@ _STATUS_REQUIRED = {
     "shell_call",
     "shell_call_output",
 }
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(24)}"
 
 
 def to_stored(item: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from ogx.google import stream, translate
 from ogx.google.schema import CreateInteractionRequest
 from ogx.google.store import InteractionStore
+from ogx.ids import random_hex
 from ogx.jobs import Job, JobQueue
 from ogx.routing.inference import InferenceRouter
 from ogx_api import InvalidRequest, NotFound, OGXError
@@ -71,7 +71,7 @@ class InteractionsService:
         chat = translate.chat_request(body, history, turns)
         created = _now()
         base = {
-            "id": f"v1_{uuid.uuid4().hex}",
+            "id": f"v1_{random_hex(16)}",
             "object": "interaction",
             "model": body.model,
             "status": "in_progress",

@@ -5,19 +5,15 @@ the assistant tool calls and tool results they stand for."""
 from __future__ import annotations
 
 import base64
-import secrets
 from typing import Any
 
 import orjson
 
+from ogx.ids import new_id
 from ogx.responses.schema import CreateResponseRequest
 from ogx_api import InvalidRequest, NotFound
 
 MAX_INLINED_FILE_BYTES = 10 * 1024 * 1024
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(24)}"
 
 
 def input_items(body: CreateResponseRequest) -> list[dict[str, Any]]:

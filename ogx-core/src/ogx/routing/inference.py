@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import base64
 import struct
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
+from ogx.ids import random_hex
 from ogx.routing.models import ModelRegistry
 from ogx.stores.chat_completions import ChatCompletionStore
 from ogx_api.inference import (
@@ -96,7 +96,7 @@ class InferenceRouter:
 
 
 def _new_id() -> str:
-    return f"chatcmpl-{uuid.uuid4().hex}"
+    return f"chatcmpl-{random_hex(16)}"
 
 
 def _stored_inputs(request: ChatCompletionRequest) -> list[dict[str, Any]]:

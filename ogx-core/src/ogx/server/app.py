@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from fastapi import FastAPI
 
 from ogx import __version__
-from ogx.anthropic import anthropic_envelope
+from ogx.anthropic import MessagesService, anthropic_envelope
 from ogx.config import RunConfig
 from ogx.conversations import ConversationsService
 from ogx.files import start_files, with_localfs_defaults
@@ -134,6 +134,7 @@ def create_app(
                 tools=tools,
                 conversations=conversations,
                 responses=responses,
+                messages=MessagesService(registry, inference),  # type: ignore[arg-type]
             )
             logger.info(
                 "OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list())

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from ogx.anthropic import MessagesService
 from ogx.config import RunConfig
 from ogx.conversations import ConversationsService
 from ogx.files import FilesService
@@ -37,6 +38,7 @@ class Services:
     tools: ToolsService
     conversations: ConversationsService
     responses: ResponsesService
+    messages: MessagesService
 
 
 def services(request: Request) -> Services:
@@ -46,4 +48,6 @@ def services(request: Request) -> Services:
 def owner(request: Request) -> str | None:
     """Who the request acts for: every stored object records it, and reads are filtered by it.
     None until authentication sets `request.state.principal`."""
-    return getattr(request.state, "principal", None)
+    # Not `request.state.principal`: a missing attribute there costs a formatted AttributeError.
+    state = request.scope.get("state")
+    return state.get("principal") if state else None

@@ -24,6 +24,7 @@ from ogx.server.sse import sse_response
 router = APIRouter(prefix="/v1", tags=["anthropic"])
 
 DEFAULT_VERSION = "2023-06-01"
+_DEFAULT_VERSION = DEFAULT_VERSION.encode()
 
 _HEADERS = [
     {
@@ -55,12 +56,21 @@ def _same(event: bytes) -> bytes:
 
 
 def _service(request: Request) -> MessagesService:
-    state = services(request)
-    return MessagesService(state.models, state.inference)
+    return services(request).messages
 
 
-def _version(request: Request) -> str:
-    return request.headers.get("anthropic-version") or DEFAULT_VERSION
+def _version(request: Request) -> bytes:
+    # The raw scope headers (lower-cased by the ASGI server): building `request.headers` costs
+    # more than the scan.
+    for name, value in request.scope["headers"]:
+        if name == b"anthropic-version":
+            return value or _DEFAULT_VERSION
+    return _DEFAULT_VERSION
+
+
+def _echo_version(response: Response, version: bytes) -> Response:
+    response.raw_headers.append((b"anthropic-version", version))
+    return response
 
 
 @router.post(
@@ -72,12 +82,10 @@ def _version(request: Request) -> str:
 async def create_message(request: Request) -> Response:
     body = await parse_body(request, CreateMessageRequest)
     result = await _service(request).create(body, await request.body(), owner(request))
-    version = _version(request)
     if body.stream:
         stream = await sse_response(result, encode=_same, on_error=error_event, done=None)  # type: ignore[arg-type]
-        stream.raw_headers = [*stream.raw_headers, (b"anthropic-version", version.encode("latin-1"))]
-        return stream
-    return json_response(result, headers={"anthropic-version": version})
+        return _echo_version(stream, _version(request))
+    return _echo_version(json_response(result), _version(request))
 
 
 @router.post(
@@ -89,4 +97,4 @@ async def create_message(request: Request) -> Response:
 async def count_message_tokens(request: Request) -> Response:
     body = await parse_body(request, CountTokensRequest)
     result = await _service(request).count_tokens(body, await request.body())
-    return json_response(result, headers={"anthropic-version": _version(request)})
+    return _echo_version(json_response(result), _version(request))
