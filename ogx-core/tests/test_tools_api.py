@@ -398,6 +398,7 @@ async def test_a_group_registered_on_another_worker_is_found_at_once(serve_tools
 async def test_tool_groups_are_private_to_their_owner(
     tmp_path: Path, database: str, request: pytest.FixtureRequest
 ) -> None:
+    from ogx.encryption import SecretBox
     from ogx.storage import create_engine, migrate, resolve_storage_url
     from ogx.tools.groups import RegisterToolGroupRequest, ToolGroupStore, build_group
 
@@ -407,7 +408,7 @@ async def test_tool_groups_are_private_to_their_owner(
     engine = create_engine(resolve_storage_url(url, "owners"))
     try:
         await migrate(engine)
-        store = ToolGroupStore(engine)
+        store = ToolGroupStore(engine, SecretBox(bytes(32)))
         body = RegisterToolGroupRequest.model_validate(PUBLIC_MCP)
         await store.insert(build_group(body, owner="alice", created_at_ns=1))
         assert [g.id for g in await store.list("alice")] == ["mcp::public"]

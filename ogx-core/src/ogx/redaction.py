@@ -22,6 +22,15 @@ def redact_json(value: Any) -> Any:
     return _redact_value(value)
 
 
+def redact_tool_args(args: dict[str, Any]) -> dict[str, Any]:
+    """A tool group's `args` as they may be kept in plain text: credential-named fields and every
+    header value replaced (a header's name does not always say it carries a credential)."""
+    public = redact_json(args)
+    if isinstance(args.get("headers"), dict):
+        public["headers"] = dict.fromkeys(args["headers"], REDACTED)
+    return public
+
+
 def _redact_value(value: Any, name: str = "") -> Any:
     if isinstance(value, SecretStr):
         return REDACTED

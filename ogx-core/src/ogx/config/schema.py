@@ -115,6 +115,12 @@ class ServerConfig(_Strict):
         description="which URLs taken from requests (MCP servers of tool groups and Responses "
         "tools) the server may call; the default refuses loopback and private networks",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="the key that encrypts the credentials the server stores (32 bytes, URL-safe "
+        "base64), e.g. `${env.OGX_SECRET_KEY}`; default: OGX_SECRET_KEY, else the file secret.key "
+        "in the data directory, created on first start",
+    )
 
 
 class RunConfig(_Strict):

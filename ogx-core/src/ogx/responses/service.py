@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ogx.encryption import SecretUnreadable
 from ogx.jobs import JobQueue
 from ogx.responses import items as item_utils
 from ogx.responses import loop, schema
@@ -216,21 +217,32 @@ class ResponsesService:
         if row is None or row.status in FINISHED:
             return {"status": row.status if row else "deleted"}
         owner = row.owner
-        body = CreateResponseRequest.model_validate(row.request)
-        prepared = await self._prepare(body, owner, response_id, stream=False)
+        try:
+            request = self._store.request_of(row)
+        except SecretUnreadable as exc:  # another key encrypted it: say so on the response
+            logger.warning("background response %s: %s", response_id, exc.message)
+            failed = {**row.response, "status": "failed", "error": error_payload(exc)}
+            await self._store.update(failed, request=None)
+            return {"status": "failed"}
+        status = await self._run_stored(row, CreateResponseRequest.model_validate(request), owner)
+        await self._store.forget_request(response_id)  # its credentials are not needed any more
+        return {"status": status}
+
+    async def _run_stored(self, row: Any, body: CreateResponseRequest, owner: str | None) -> str:
+        prepared = await self._prepare(body, owner, row.id, stream=False)
         prepared.ctx.response["created_at"] = row.response["created_at"]
         persist = prepared.ctx.persist = _Persister(self._store, prepared.input_items, owner, inserted=True)
         try:
             await persist(prepared.ctx.response, [])  # queued -> in_progress, unless cancelled meanwhile
         except loop.Cancelled:
-            return {"status": "cancelled"}
+            return "cancelled"
         last: dict[str, Any] = {}
         try:
             async for event in await self._finishing(prepared, owner, store=True):
                 last = event
         except loop.Cancelled:
-            return {"status": "cancelled"}
-        return {"status": last.get("response", {}).get("status", "cancelled")}
+            return "cancelled"
+        return last.get("response", {}).get("status", "cancelled")
 
     async def cancel(self, response_id: str, owner: str | None) -> dict[str, Any]:
         row = await self._store.get(response_id, owner)

@@ -4,7 +4,10 @@
 A finished non-streamed response is written off the request path, in batches (`save_later`):
 reads in the same worker flush first, and a read that misses waits briefly for a write another
 worker may still have queued (a client often continues at once, possibly on another worker). A
-streamed or background response is written as it goes, awaited (`insert`, `update`)."""
+streamed or background response is written as it goes, awaited (`insert`, `update`).
+
+A background response's request is kept, encrypted (an MCP tool in it may carry credentials),
+until the response finishes (`request_of`, `forget_request`)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ogx.encryption import SecretBox
 from ogx.storage import tables
 from ogx.storage.pagination import Order, page
 from ogx.stores.writer import BackgroundWriter
@@ -30,8 +34,9 @@ def not_found(response_id: str, param: str = "response_id") -> NotFound:
 
 
 class ResponseStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
         self._engine = engine
+        self._box = box
         self._writer = BackgroundWriter(self._insert_rows)
 
     async def start(self) -> None:
@@ -64,7 +69,13 @@ class ResponseStore:
         request: dict[str, Any] | None = None,
         job_id: str | None = None,
     ) -> None:
-        await self._insert_rows([_row(response, input_items, messages, owner, request, job_id)])
+        sealed = None if request is None else self._box.seal(request, request_place(response["id"]))
+        await self._insert_rows([_row(response, input_items, messages, owner, sealed, job_id)])
+
+    def request_of(self, row: Any) -> dict[str, Any]:
+        """The stored request of a background response (`SecretUnreadable` if this server's key
+        did not encrypt it)."""
+        return self._box.open(row.request, request_place(row.id), what=f"the request of response {row.id!r}")
 
     async def update(
         self,
@@ -92,6 +103,10 @@ class ResponseStore:
         job may already have moved it on (`in_progress`, even `completed`)."""
         async with self._engine.begin() as conn:
             await conn.execute(_table.update().where(_table.c.id == response_id).values(job_id=job_id))
+
+    async def forget_request(self, response_id: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(_table.update().where(_table.c.id == response_id).values(request=None))
 
     async def get(self, response_id: str, owner: str | None, *, param: str = "response_id") -> Any:
         """The row (`.response`, `.input_items`, `.messages`, `.status`, `.request`, `.job_id`)."""
@@ -134,6 +149,11 @@ class ResponseStore:
             return await page(
                 conn, _table, where=where, after=after, limit=limit, order=order, render=lambda r: r.response
             )
+
+
+def request_place(response_id: str) -> str:
+    """What a stored request is bound to (`SecretBox.seal`'s `where`)."""
+    return f"responses.request:{response_id}"
 
 
 def _row(

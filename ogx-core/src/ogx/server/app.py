@@ -17,6 +17,7 @@ from ogx import __version__
 from ogx.anthropic import MessagesService, anthropic_envelope
 from ogx.config import RunConfig
 from ogx.conversations import ConversationsService
+from ogx.encryption import configured_key, key_file_box, log_secret_key
 from ogx.files import start_files, with_localfs_defaults
 from ogx.google import InteractionsService, InteractionStore, google_envelope
 from ogx.jobs import JobQueue, JobRunner
@@ -46,6 +47,7 @@ from ogx.stores.chat_completions import ChatCompletionStore
 from ogx.tools import start_tools, with_outbound_policy
 from ogx.vector_stores import VectorStoresService
 from ogx_api import Api
+from ogx_api.paths import run_data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +64,16 @@ def create_app(
     config = with_outbound_policy(with_localfs_defaults(config, environ))
     prepared = prepare_providers(config, plugins, environ=environ)
     storage_url = resolve_storage_url(config.storage.url, config.name or "default", environ)
+    secret_box = configured_key(config.server.secret_key, environ)  # a malformed key fails now
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             engine = create_engine(storage_url, config.storage.pool_size)
             stack.push_async_callback(engine.dispose)
-            await migrate(engine)
+            box = secret_box or key_file_box(run_data_dir(config.name, environ))
+            log_secret_key(box, engine)
+            await migrate(engine, box=box)
             chat_completions = ChatCompletionStore(engine)
             await chat_completions.start()
             stack.push_async_callback(chat_completions.close)
@@ -101,10 +106,10 @@ def create_app(
                 jobs=jobs,
             )
             await vector_stores.start()
-            tools = await start_tools(config, instances, engine, stack)
+            tools = await start_tools(config, instances, engine, box, stack)
             interactions = InteractionsService(inference, InteractionStore(engine), jobs)  # type: ignore[arg-type]
             conversations = ConversationsService(engine)
-            response_store = ResponseStore(engine)
+            response_store = ResponseStore(engine, box)
             await response_store.start()
             stack.push_async_callback(response_store.close)
             responses = ResponsesService(

@@ -4,6 +4,9 @@ Each migration has a number and freezes its own DDL (it never imports `tables.py
 describes the *current* schema). Several workers or replicas may start at once: the migration
 transaction is serialised (SQLite `BEGIN IMMEDIATE`, a PostgreSQL advisory lock), and a worker
 that finds a version already applied skips it.
+
+A migration that encrypts stored secrets (`Migration.encrypts`) is given the server's
+`SecretBox` as well; it needs one only when it finds something to encrypt.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ogx.encryption import SecretBox, is_sealed
+from ogx.redaction import redact_tool_args
 from ogx.storage.engine import serialized_transaction
 
 
@@ -23,7 +29,8 @@ from ogx.storage.engine import serialized_transaction
 class Migration:
     version: int
     description: str
-    apply: Callable[[Connection], None]
+    apply: Callable[..., None]  # (conn), or (conn, box) when `encrypts`
+    encrypts: bool = False
 
 
 def _v1_models(conn: Connection) -> None:
@@ -253,6 +260,47 @@ def _v10_interaction_jobs(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE interactions ADD COLUMN job_id VARCHAR(64)"))
 
 
+def _v11_encrypt_secrets(conn: Connection, box: SecretBox | None) -> None:
+    # Credentials at rest are encrypted. A tool group's args (headers and any other credential)
+    # and its authorization move, sealed, into `secrets`, leaving a redacted copy in `args`. A
+    # background response's request (an MCP tool in it may carry credentials) is sealed in place.
+    conn.execute(sa.text("ALTER TABLE tool_groups ADD COLUMN secrets TEXT"))
+    groups = sa.table(
+        "tool_groups",
+        sa.column("id"),
+        sa.column("args", sa.JSON),
+        sa.column("authorization"),
+        sa.column("secrets"),
+    )
+    for row in conn.execute(sa.select(groups.c.id, groups.c.args, groups.c.authorization)).all():
+        args = dict(row.args or {})
+        if row.authorization:
+            args["authorization"] = row.authorization
+        if args:
+            sealed = _box_for(box).seal(args, f"tool_groups.secrets:{row.id}")
+            conn.execute(
+                groups.update()
+                .where(groups.c.id == row.id)
+                .values(args=redact_tool_args(args), secrets=sealed)
+            )
+    conn.execute(sa.text('ALTER TABLE tool_groups DROP COLUMN "authorization"'))
+    responses = sa.table("responses", sa.column("id"), sa.column("request", sa.JSON))
+    for row in conn.execute(
+        sa.select(responses.c.id, responses.c.request).where(responses.c.request.is_not(None))
+    ).all():
+        if row.request is not None and not is_sealed(row.request):
+            sealed = _box_for(box).seal(row.request, f"responses.request:{row.id}")
+            conn.execute(responses.update().where(responses.c.id == row.id).values(request=sealed))
+
+
+def _box_for(box: SecretBox | None) -> SecretBox:
+    if box is None:
+        raise RuntimeError(
+            "this migration encrypts stored credentials: give migrate() the server's SecretBox"
+        )
+    return box
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models registry", _v1_models),
     Migration(2, "stored chat completions", _v2_chat_completions),
@@ -264,6 +312,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "stored responses (Responses API)", _v8_responses),
     Migration(9, "conversations and their items", _v9_conversations),
     Migration(10, "the job running a background Google interaction", _v10_interaction_jobs),
+    Migration(11, "stored credentials encrypted", _v11_encrypt_secrets, encrypts=True),
 )
 
 _versions = sa.Table(
@@ -275,20 +324,24 @@ _versions = sa.Table(
 )
 
 
-async def migrate(engine: AsyncEngine, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
-    """Apply the migrations not yet applied; return the versions this call applied."""
+async def migrate(
+    engine: AsyncEngine, migrations: tuple[Migration, ...] = MIGRATIONS, *, box: SecretBox | None = None
+) -> list[int]:
+    """Apply the migrations not yet applied; return the versions this call applied. `box` seals
+    the secrets a migration encrypts (the server always gives it)."""
     async with serialized_transaction(engine, "ogx-migrations") as conn:
-        return await conn.run_sync(_apply_pending, migrations)
+        return await conn.run_sync(_apply_pending, migrations, box)
 
 
-def _apply_pending(conn: Connection, migrations: tuple[Migration, ...]) -> list[int]:
+def _apply_pending(conn: Connection, migrations: tuple[Migration, ...], box: SecretBox | None) -> list[int]:
     _versions.metadata.create_all(conn)
     applied = set(conn.execute(sa.select(_versions.c.version)).scalars())
     done = []
     for migration in sorted(migrations, key=lambda m: m.version):
         if migration.version in applied:
             continue
-        migration.apply(conn)
+        args: tuple[Any, ...] = (conn, box) if migration.encrypts else (conn,)
+        migration.apply(*args)
         conn.execute(
             _versions.insert().values(
                 version=migration.version, description=migration.description, applied_at=int(time.time())

@@ -147,8 +147,10 @@ tool_groups = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
     sa.Column("provider_id", sa.String(128), nullable=False),
     sa.Column("mcp_endpoint", sa.JSON, nullable=True),  # {"uri", "transport"}
-    sa.Column("args", sa.JSON, nullable=False),  # without `authorization`
-    sa.Column("authorization", sa.Text, nullable=True),  # a secret: never returned
+    sa.Column("args", sa.JSON, nullable=False),  # redacted (`ogx.redaction.redact_tool_args`)
+    sa.Column(
+        "secrets", sa.Text, nullable=True
+    ),  # the args with `authorization`, encrypted (`ogx.encryption`)
 )
 
 conversations = sa.Table(  # OpenAI Conversations API
@@ -181,6 +183,6 @@ responses = sa.Table(  # Responses API (`store` true, the default)
     sa.Column("response", sa.JSON, nullable=False),  # the object as GET returns it
     sa.Column("input_items", sa.JSON, nullable=False),  # this request's input, as items
     sa.Column("messages", sa.JSON, nullable=False),  # the chat history to continue from
-    sa.Column("request", sa.JSON, nullable=True),  # a background response's request body
+    sa.Column("request", sa.JSON, nullable=True),  # a background response's request body, encrypted
     sa.Column("job_id", sa.String(64), nullable=True),  # a background response's job
 )

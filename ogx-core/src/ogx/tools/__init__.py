@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ogx.config import RunConfig
+from ogx.encryption import SecretBox
 from ogx.providers.resolver import import_object
 from ogx.tools.groups import RegisterToolGroupRequest, ToolGroup
 from ogx.tools.service import MCP_PROVIDER_TYPE, ToolsService
@@ -43,9 +44,10 @@ def with_outbound_policy(config: RunConfig) -> RunConfig:
 
 
 async def start_tools(
-    config: RunConfig, instances: Sequence[Any], engine: AsyncEngine, stack: AsyncExitStack
+    config: RunConfig, instances: Sequence[Any], engine: AsyncEngine, box: SecretBox, stack: AsyncExitStack
 ) -> ToolsService:
-    """The tools service over the configured tool_runtime providers; closed with `stack`."""
+    """The tools service over the configured tool_runtime providers; closed with `stack`. `box`
+    seals the credentials of registered tool groups."""
     runtimes = {i.provider_id: (i.provider_type, i.impl) for i in instances if i.api is Api.tool_runtime}
     fields: dict[str, frozenset[str]] = {}
     for instance in instances:
@@ -56,6 +58,7 @@ async def start_tools(
     service = ToolsService(
         engine,
         runtimes,
+        box,
         declared=config.registered_resources.tool_groups,
         connectors=config.connectors,
         outbound=config.server.outbound,

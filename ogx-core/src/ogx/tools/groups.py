@@ -4,6 +4,9 @@ config declares (`registered_resources.tool_groups`, visible to all, not deletab
 A group names a tool-runtime provider and, for MCP, the server: `mcp_endpoint.uri` plus
 `args.headers` and `args.authorization`. The authorization is a secret: stored, sent to the
 server, never returned (`to_api` redacts it and any header whose name says it is a credential).
+
+At rest the args (headers and authorization included) are encrypted (`ogx.encryption`, column
+`secrets`); column `args` keeps only a redacted copy, shown when the secrets cannot be decrypted.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ogx.redaction import REDACTED, redact_json
+from ogx.encryption import SecretBox, SecretUnreadable
+from ogx.redaction import REDACTED, redact_json, redact_tool_args
 from ogx.storage import tables
 from ogx_api import Conflict, InvalidRequest, NotFound
 from ogx_api.tools import McpEndpoint
@@ -58,6 +62,14 @@ class ToolGroup:
     owner: str | None
     created_at_ns: int
     declared: bool = False  # from the run config
+    unreadable: str | None = None  # why its stored secrets could not be decrypted (endpoint without them)
+
+    def usable_endpoint(self) -> McpEndpoint | None:
+        """The endpoint to call. `SecretUnreadable` when the stored credentials could not be
+        decrypted: calling without them would fail obscurely, or pass as someone else."""
+        if self.unreadable is not None:
+            raise SecretUnreadable(self.unreadable, param="toolgroup_id")
+        return self.endpoint
 
     def to_api(self) -> dict[str, Any]:
         """The `ToolGroup` object (llama-stack's shape), secrets redacted."""
@@ -122,11 +134,15 @@ def build_group(
 class ToolGroupStore:
     """Registered tool groups in table `tool_groups`; reads filter by owner."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
         self._engine = engine
+        self._box = box
 
     async def insert(self, group: ToolGroup) -> None:
         endpoint = group.endpoint
+        args = dict(group.args)
+        if endpoint is not None and endpoint.authorization is not None:
+            args["authorization"] = endpoint.authorization.get_secret_value()
         row = {
             "id": group.id,
             "owner": group.owner,
@@ -135,10 +151,8 @@ class ToolGroupStore:
             "mcp_endpoint": None
             if endpoint is None
             else {"uri": endpoint.uri, "transport": endpoint.transport},
-            "args": group.args,
-            "authorization": endpoint.authorization.get_secret_value()
-            if endpoint is not None and endpoint.authorization is not None
-            else None,
+            "args": redact_tool_args(args),
+            "secrets": self._box.seal(args, secrets_place(group.id)) if args else None,
         }
         try:
             async with self._engine.begin() as conn:
@@ -149,13 +163,13 @@ class ToolGroupStore:
     async def list(self, owner: str | None) -> list[ToolGroup]:
         query = sa.select(_table).where(_visible(owner)).order_by(_table.c.created_at, _table.c.id)
         async with self._engine.connect() as conn:
-            return [_group(row) for row in await conn.execute(query)]
+            return [_group(row, self._box) for row in await conn.execute(query)]
 
     async def get(self, group_id: str, owner: str | None) -> ToolGroup | None:
         query = sa.select(_table).where(_table.c.id == group_id, _visible(owner))
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return None if row is None else _group(row)
+        return None if row is None else _group(row, self._box)
 
     async def delete(self, group_id: str, owner: str | None) -> None:
         async with self._engine.begin() as conn:
@@ -172,20 +186,36 @@ def _visible(owner: str | None) -> sa.ColumnElement[bool]:
     return _table.c.owner.is_(None) if owner is None else _table.c.owner == owner
 
 
-def _group(row: Any) -> ToolGroup:
+def secrets_place(group_id: str) -> str:
+    """What a group's sealed args are bound to (`SecretBox.seal`'s `where`)."""
+    return f"tool_groups.secrets:{group_id}"
+
+
+def _group(row: Any, box: SecretBox) -> ToolGroup:
+    args, unreadable = row.args or {}, None
+    if row.secrets is not None:
+        try:
+            args = box.open(
+                row.secrets, secrets_place(row.id), what=f"the credentials of tool group {row.id!r}"
+            )
+        except SecretUnreadable as exc:
+            unreadable = exc.message
+    args = dict(args)
+    authorization = None if unreadable else args.pop("authorization", None)
     endpoint = None
     if row.mcp_endpoint is not None:
         endpoint = McpEndpoint(
             uri=row.mcp_endpoint["uri"],
-            headers=(row.args or {}).get("headers") or {},
-            authorization=SecretStr(row.authorization) if row.authorization else None,
+            headers={} if unreadable else args.get("headers") or {},
+            authorization=SecretStr(authorization) if authorization else None,
             transport=row.mcp_endpoint.get("transport", "auto"),
         )
     return ToolGroup(
         id=row.id,
         provider_id=row.provider_id,
         endpoint=endpoint,
-        args=row.args or {},
+        args=args,
         owner=row.owner,
         created_at_ns=row.created_at,
+        unreadable=unreadable,
     )

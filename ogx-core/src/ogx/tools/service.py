@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ogx.config.schema import ConnectorConfig, ToolGroupConfig
+from ogx.encryption import SecretBox
 from ogx.tools.groups import RegisterToolGroupRequest, ToolGroup, ToolGroupStore, build_group, now_ns
 from ogx.tools.shapes import connector_object, tool_object
 from ogx_api import Conflict, InvalidRequest, NotFound, OGXError
@@ -56,6 +57,7 @@ class ToolsService:
         self,
         engine: AsyncEngine,
         runtimes: Mapping[str, tuple[str, ToolRuntimeProvider]],
+        box: SecretBox,
         *,
         declared: Sequence[ToolGroupConfig] = (),
         connectors: Sequence[ConnectorConfig] = (),
@@ -63,8 +65,9 @@ class ToolsService:
         provider_data_fields: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         """`runtimes` maps each tool_runtime provider id to its provider type and provider;
-        `provider_data_fields` the `X-OGX-Provider-Data` keys each runtime reads."""
-        self._store = ToolGroupStore(engine)
+        `provider_data_fields` the `X-OGX-Provider-Data` keys each runtime reads; `box` seals the
+        credentials of registered groups."""
+        self._store = ToolGroupStore(engine, box)
         self._runtimes = {provider_id: impl for provider_id, (_, impl) in runtimes.items()}
         self._types = {provider_id: kind for provider_id, (kind, _) in runtimes.items()}
         self._outbound = outbound or UrlPolicy()
@@ -173,7 +176,7 @@ class ToolsService:
         self._cached_groups.pop(owner, None)
         await self._store.delete(group_id, owner)
         forget = getattr(self._shared.get(group.provider_id) if group else None, "forget", None)
-        if forget is not None and group is not None and group.endpoint is not None:
+        if forget is not None and group is not None and group.endpoint is not None and not group.unreadable:
             await forget(group.endpoint)  # close its warm session (other workers' close at shutdown)
 
     # -- tools ------------------------------------------------------------------------------
@@ -199,7 +202,7 @@ class ToolsService:
 
     async def invoke(self, tool_name: str, kwargs: Mapping[str, Any], owner: str | None) -> ToolResult:
         group, _ = await self._find(tool_name, owner)
-        return await self._runner(group.provider_id).invoke(group.endpoint, tool_name, kwargs)
+        return await self._runner(group.provider_id).invoke(group.usable_endpoint(), tool_name, kwargs)
 
     async def _find(self, tool_name: str, owner: str | None) -> tuple[ToolGroup, ToolDef]:
         """The tool group serving `tool_name`: the one it was last found in, else the first
@@ -254,7 +257,7 @@ class ToolsService:
         return list(await asyncio.gather(*(listing(group) for group in groups)))
 
     async def _tools_of(self, group: ToolGroup) -> list[ToolDef]:
-        return await self._runner(group.provider_id).list_tools(group.endpoint)
+        return await self._runner(group.provider_id).list_tools(group.usable_endpoint())
 
     def _runner(self, provider_id: str) -> ToolSession:
         runtime = self._runtimes.get(provider_id)
