@@ -125,9 +125,12 @@ async def test_tool_group_credentials_are_encrypted_at_rest_and_still_reach_the_
     assert TOKEN not in caplog.text and API_KEY not in caplog.text
 
 
-async def test_a_wrong_key_is_a_clear_error_and_the_other_groups_keep_working(serve) -> None:
+async def test_a_wrong_key_is_a_clear_error_and_the_other_groups_keep_working(
+    serve, caplog: pytest.LogCaptureFixture
+) -> None:
     async with serve({"OGX_SECRET_KEY": KEY_1}) as client:
         assert (await client.post("/v1/toolgroups", json=GROUP)).status_code == 200
+    caplog.set_level(logging.WARNING, logger="ogx.tools.service")
     async with serve({"OGX_SECRET_KEY": KEY_2}) as client:  # another key: the server still starts
         listed = (await client.get("/v1/toolgroups")).json()["data"]
         tools = await client.get("/v1/tools", params={"toolgroup_id": "mcp::private"})
@@ -146,6 +149,9 @@ async def test_a_wrong_key_is_a_clear_error_and_the_other_groups_keep_working(se
     assert "'mcp::private'" in error["message"] and box_1.key_id in error["message"]
     assert box_2.key_id in error["message"] and "OGX_SECRET_KEY" in error["message"]
     assert KEY_1 not in error["message"] and KEY_2 not in error["message"]
+    assert (
+        f"1 registered tool groups have credentials encrypted with secret key {box_1.key_id}" in caplog.text
+    )
     # The group registered with this key serves the tool; the unreadable one is never called without
     # its credentials.
     assert result.status_code == 200
@@ -366,6 +372,20 @@ def test_a_malformed_key_fails_before_the_server_starts(bad: str, tmp_path: Path
     (tmp_path / KEY_FILE).write_text("not a key\n")
     with pytest.raises(ConfigError, match=r"the key file .* not a secret key"):
         key_file_box(tmp_path)
+
+
+def test_config_check_reports_a_malformed_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ogx.cli.main import main
+
+    config = tmp_path / "run.yaml"
+    config.write_text("version: 2\nserver:\n  secret_key: ${env.MY_KEY}\n")
+    monkeypatch.setenv("MY_KEY", "too-short")
+    assert main(["config", "check", str(config)]) == 1
+    assert "server.secret_key: not a secret key" in capsys.readouterr().err
+    monkeypatch.setenv("MY_KEY", KEY_1)
+    assert main(["config", "check", str(config)]) == 0
 
 
 def test_the_key_file_is_made_once_readable_by_its_owner_only(tmp_path: Path) -> None:

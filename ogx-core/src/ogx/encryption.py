@@ -44,8 +44,10 @@ KEY_ENV = "OGX_SECRET_KEY"
 KEY_FILE = "secret.key"
 _KEY_BYTES = 32
 _NONCE_BYTES = 12
-_KEY_HINT = "32 random bytes in URL-safe base64 (44 characters), e.g. from "
-_KEY_HINT += '`python -c "import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"`'
+_KEY_HINT = (
+    "32 random bytes in URL-safe base64 (44 characters), e.g. from "
+    '`python -c "import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"`'
+)
 
 
 class SecretUnreadable(OGXError):
@@ -77,9 +79,10 @@ class SecretBox:
 
     def open(self, sealed: Any, where: str, *, what: str) -> Any:
         """The value `seal(value, where)` sealed; `SecretUnreadable` naming `what` otherwise."""
-        if not is_sealed(sealed):
+        key_id = key_id_of(sealed)
+        if key_id is None:
             raise SecretUnreadable(f"cannot decrypt {what}: it is not in OGX's encrypted format")
-        key_id, _, body = sealed.removeprefix(PREFIX).partition(":")
+        body = sealed.removeprefix(f"{PREFIX}{key_id}:")
         if key_id != self.key_id:
             raise SecretUnreadable(
                 f"cannot decrypt {what}: it was encrypted with secret key {key_id}, and this server's "
@@ -98,6 +101,11 @@ class SecretBox:
 
 def is_sealed(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
+
+
+def key_id_of(value: Any) -> str | None:
+    """The id of the key that sealed `value`; None when it is not sealed."""
+    return value.removeprefix(PREFIX).partition(":")[0] if is_sealed(value) else None
 
 
 def generate_key() -> str:

@@ -43,11 +43,17 @@ def resolve_storage_url(url: str | None, name: str, environ: Mapping[str, str] |
 
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    """An engine whose errors never show the statement's parameters: they are user content, and
+    logged errors must not carry it."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_async_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
+        )
         _configure_sqlite(engine)
         return _SQLiteEngine(engine.sync_engine)
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 class _SQLiteEngine(AsyncEngine):

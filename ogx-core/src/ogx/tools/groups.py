@@ -12,6 +12,7 @@ At rest the args (headers and authorization included) are encrypted (`ogx.encryp
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ogx.encryption import SecretBox, SecretUnreadable
+from ogx.encryption import SecretBox, SecretUnreadable, key_id_of
 from ogx.redaction import REDACTED, redact_json, redact_tool_args
 from ogx.storage import tables
 from ogx_api import Conflict, InvalidRequest, NotFound
@@ -159,6 +160,13 @@ class ToolGroupStore:
                 await conn.execute(_table.insert().values(**row))
         except IntegrityError:
             raise Conflict(f"tool group {group.id!r} already exists", param="toolgroup_id") from None
+
+    async def foreign_keys(self) -> Counter[str]:
+        """How many registered groups' credentials each other key sealed (by key id)."""
+        query = sa.select(_table.c.secrets).where(_table.c.secrets.is_not(None))
+        async with self._engine.connect() as conn:
+            key_ids = [key_id_of(sealed) for sealed in (await conn.execute(query)).scalars()]
+        return Counter(str(key_id) for key_id in key_ids if key_id != self._box.key_id)
 
     async def list(self, owner: str | None) -> list[ToolGroup]:
         query = sa.select(_table).where(_visible(owner)).order_by(_table.c.created_at, _table.c.id)

@@ -92,6 +92,13 @@ class ToolsService:
     async def start(self) -> None:
         for provider_id, runtime in self._runtimes.items():
             self._shared[provider_id] = await self._stack.enter_async_context(runtime.session())
+        for key_id, count in (await self._store.foreign_keys()).items():
+            logger.warning(
+                "%d registered tool groups have credentials encrypted with secret key %s, not this "
+                "server's: they cannot be used until the server runs with that key",
+                count,
+                key_id,
+            )
 
     async def close(self) -> None:
         self._shared.clear()
