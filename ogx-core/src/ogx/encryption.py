@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import logging
@@ -27,14 +28,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 
 from ogx.config.errors import ConfigError
 from ogx_api import OGXError
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger(__name__)
@@ -63,13 +63,21 @@ class SecretBox:
     def __init__(self, key: bytes, *, source: str = "a key", key_file: Path | None = None) -> None:
         if len(key) != _KEY_BYTES:
             raise ValueError(f"a secret key is {_KEY_BYTES} bytes")
-        self._aead = AESGCM(key)
+        self._key = key
         self.key_id = hmac.new(key, b"ogx secret key id", hashlib.sha256).hexdigest()[:8]
         self.source = source  # where the key came from, for the start-up log (never the key)
         self.key_file = key_file
 
     def __repr__(self) -> str:
         return f"SecretBox(key_id={self.key_id!r}, source={self.source!r})"
+
+    @functools.cached_property
+    def _aead(self) -> AESGCM:
+        # Imported on first use: `cryptography` costs ~50 ms of start-up, and most servers
+        # store no secret.
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        return AESGCM(self._key)
 
     def seal(self, value: Any, where: str) -> str:
         """`value` (JSON-ready) encrypted, bound to `where` (e.g. `tool_groups.secrets:<id>`)."""
@@ -89,6 +97,8 @@ class SecretBox:
                 f"key is {self.key_id}; start the server with the key that encrypted it "
                 f"(server.secret_key, {KEY_ENV}, or the {KEY_FILE} file of its data directory)"
             )
+        from cryptography.exceptions import InvalidTag  # loaded with the cipher
+
         try:
             raw = base64.urlsafe_b64decode(body)
             plain = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], where.encode())
