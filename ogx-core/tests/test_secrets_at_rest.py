@@ -409,6 +409,22 @@ def test_a_key_file_others_can_read_is_reported(tmp_path: Path, caplog: pytest.L
     assert KEY_1 not in caplog.text
 
 
+@pytest.mark.parametrize(("dialect", "warned"), [("sqlite", False), ("postgresql", True)])
+def test_replicas_sharing_a_database_server_are_told_to_share_the_key(
+    dialect: str, warned: bool, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from types import SimpleNamespace
+
+    from ogx.encryption import log_secret_key
+
+    box = key_file_box(tmp_path)
+    with caplog.at_level(logging.INFO, logger="ogx.encryption"):
+        log_secret_key(box, SimpleNamespace(dialect=SimpleNamespace(name=dialect)))  # type: ignore[arg-type]
+    assert f"encrypted with secret key {box.key_id} from the key file {tmp_path / KEY_FILE}" in caplog.text
+    assert ("need the same secret key: set OGX_SECRET_KEY" in caplog.text) is warned
+    assert (tmp_path / KEY_FILE).read_text().strip() not in caplog.text
+
+
 _KEY_MAKER = textwrap.dedent(
     """
     import sys, time
