@@ -281,7 +281,7 @@ async def test_migration_11_encrypts_plaintext_secrets_in_place(
 
 
 async def test_a_background_request_is_encrypted_until_it_runs_and_needs_its_key(
-    tmp_path: Path, serve_scripted
+    tmp_path: Path, serve_scripted, caplog: pytest.LogCaptureFixture
 ) -> None:
     from ogx.jobs import JobQueue
     from ogx.responses.resource import base_response
@@ -293,15 +293,15 @@ async def test_a_background_request_is_encrypted_until_it_runs_and_needs_its_key
     url = f"sqlite:///{tmp_path}/ogx.db"
     box = SecretBox(_raw(KEY_1))
 
-    async def queue(response_id: str, text: str) -> None:
+    async def queue(response_id: str, request: dict[str, Any]) -> None:
         """A queued background response with its job, as `POST /v1/responses` leaves it."""
         engine = create_engine(resolve_storage_url(url, "test", {}))
         try:
             await migrate(engine, box=box)
-            body = {"model": "scripted/scripted", "input": text, "background": True}
-            response = base_response(CreateResponseRequest.model_validate(body), response_id, "queued")
+            body = CreateResponseRequest.model_validate({"model": "scripted/scripted", "background": True})
+            response = base_response(body, response_id, "queued")
             await ResponseStore(engine, box).insert(
-                response, input_items=[], messages=[], owner=None, request=body
+                response, input_items=[], messages=[], owner=None, request=request
             )
             await JobQueue(engine).submit(BACKGROUND_JOB, {"response_id": response_id})
         finally:
@@ -315,16 +315,27 @@ async def test_a_background_request_is_encrypted_until_it_runs_and_needs_its_key
             await asyncio.sleep(0.05)
         raise AssertionError(f"response {response_id} did not finish: {body}")
 
+    def request(text: str, **extra: Any) -> dict[str, Any]:
+        return {"model": "scripted/scripted", "input": text, "background": True, **extra}
+
     with ScriptedBackend([]) as backend:
-        await queue("resp_1", "the first question")
+        await queue("resp_1", request("the first question"))
+        # A request a later version no longer accepts: its failure must not log the credentials.
+        await queue("resp_bad", request("x", tools=[{"type": "no_such_tool", "authorization": TOKEN}]))
         assert_no_plaintext([str(await raw_request(url, "resp_1"))], "the first question")
+        caplog.set_level(logging.INFO)
         async with serve_scripted(backend, server={"secret_key": KEY_1}) as (_, http, _):
             done = await finished(http, "resp_1")
+            bad = await finished(http, "resp_bad")
         assert done["status"] == "completed", done
         assert done["output"][0]["content"][0]["text"] == "echo: the first question"
         assert await raw_request(url, "resp_1") in (None, "null")  # not kept once it ran
+        assert bad["status"] == "failed" and bad["error"]["code"] == "invalid_stored_request"
+        assert "tools[0]" in bad["error"]["message"]
+        assert TOKEN not in caplog.text
+        assert_no_plaintext(await raw_rows(url, "jobs"), TOKEN)
 
-        await queue("resp_2", "the second question")
+        await queue("resp_2", request("the second question"))
         async with serve_scripted(backend, server={"secret_key": KEY_2}) as (_, http, _):
             failed = await finished(http, "resp_2")
         assert failed["status"] == "failed"

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from ogx.encryption import SecretUnreadable
 from ogx.jobs import JobQueue
 from ogx.responses import items as item_utils
@@ -21,6 +23,7 @@ from ogx.responses.tools import Toolbox, ToolServices
 from ogx.routing.inference import InferenceRouter
 from ogx.server.errors import openai_envelope
 from ogx.storage.pagination import Order, check_limit
+from ogx.validation import format_loc
 from ogx_api import InvalidRequest, NotFound, OGXError
 from ogx_api.inference import ModelType
 
@@ -216,17 +219,27 @@ class ResponsesService:
         row = await self._store.get_any(response_id)
         if row is None or row.status in FINISHED:
             return {"status": row.status if row else "deleted"}
-        owner = row.owner
         try:
-            request = self._store.request_of(row)
-        except SecretUnreadable as exc:  # another key encrypted it: say so on the response
-            logger.warning("background response %s: %s", response_id, exc.message)
-            failed = {**row.response, "status": "failed", "error": error_payload(exc)}
-            await self._store.update(failed, request=None)
+            body = CreateResponseRequest.model_validate(self._store.request_of(row))
+        except (SecretUnreadable, ValidationError) as exc:
+            await self._fail_stored(row, exc)
             return {"status": "failed"}
-        status = await self._run_stored(row, CreateResponseRequest.model_validate(request), owner)
+        status = await self._run_stored(row, body, row.owner)
         await self._store.forget_request(response_id)  # its credentials are not needed any more
         return {"status": status}
+
+    async def _fail_stored(self, row: Any, exc: SecretUnreadable | ValidationError) -> None:
+        """A stored request that cannot run fails its response, saying why. Not raised: the job's
+        log and row would keep a ValidationError's input values, which may be credentials."""
+        if isinstance(exc, ValidationError):
+            fields = ", ".join(sorted({format_loc(error["loc"]) for error in exc.errors()}))
+            exc = OGXError(
+                f"the stored request of response {row.id!r} is no longer valid ({fields})",
+                code="invalid_stored_request",
+            )
+        logger.warning("background response %s: %s", row.id, exc.message)
+        failed = {**row.response, "status": "failed", "error": error_payload(exc)}
+        await self._store.update(failed, request=None)
 
     async def _run_stored(self, row: Any, body: CreateResponseRequest, owner: str | None) -> str:
         prepared = await self._prepare(body, owner, row.id, stream=False)
