@@ -306,7 +306,9 @@ def _check_options(tool: Any, where: str) -> None:
 
 def _reasoning_effort(body: m.CountTokensRequest) -> str | None:
     thinking = body.thinking
-    if isinstance(thinking, m.ThinkingConfigDisabledParam):
+    if (thinking is None and body.output_config is None) or isinstance(
+        thinking, m.ThinkingConfigDisabledParam
+    ):
         return None
     effort = body.output_config.effort if body.output_config is not None else None
     if effort is not None:
@@ -344,7 +346,8 @@ def new_message_id() -> str:
 
 def thinking_omitted(body: m.CountTokensRequest) -> bool:
     """`thinking.display: omitted`: thinking blocks come back empty (with their signature)."""
-    return getattr(body.thinking, "display", None) == "omitted"
+    thinking = body.thinking
+    return thinking is not None and getattr(thinking, "display", None) == "omitted"
 
 
 def to_message(
