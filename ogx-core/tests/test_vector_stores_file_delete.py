@@ -96,10 +96,14 @@ async def eventually(condition: Callable[[], Awaitable[bool]]) -> None:
             await asyncio.sleep(0.02)
 
 
-async def stored_chunks(app: Any, file_id: str) -> int:
+async def stored_chunks(app: Any, file_id: str | None = None) -> int:
+    """How many chunks the vector stores keep in storage for the file (or for any file)."""
+    chunks = tables.vector_store_chunks
+    query = sa.select(sa.func.count()).select_from(chunks)
+    if file_id is not None:
+        query = query.where(chunks.c.file_id == file_id)
     async with app.state.ogx.vector_stores.engine.connect() as conn:
-        chunks = tables.vector_store_chunks
-        return await conn.scalar(sa.select(sa.func.count()).where(chunks.c.file_id == file_id))
+        return await conn.scalar(query)
 
 
 PROVIDERS = [
@@ -278,3 +282,32 @@ async def test_a_file_deleted_while_being_attached_is_left_out(serve_sdk: Any, t
         assert (batch.status, batch.file_counts.total, batch.file_counts.completed) == ("completed", 1, 1)
         assert await listed(sdk, store.id) == [survivor]
         assert await found(sdk, store.id, MANUAL.decode()) == [survivor]  # the only chunk left
+
+
+@pytest.mark.parametrize("storage", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+async def test_attaching_and_deleting_at_once_never_leaves_a_deleted_file(
+    serve_sdk: Any, tmp_path: Path, storage: str, request: pytest.FixtureRequest
+) -> None:
+    """Whichever wins, the store ends without the file: an attach that lands first is removed
+    with the file, one that comes second finds it gone (a 404)."""
+    storage_url = request.getfixturevalue("ogx_postgres_database") if storage == "postgresql" else None
+    async with serve_sdk(config("memory", tmp_path, storage_url)) as (sdk, _, app):
+        store = await sdk.vector_stores.create(name="kb")
+        for round_ in range(8):
+            file_id = await upload(sdk, f"f{round_}.txt", MANUAL)
+            attached, deleted = await asyncio.gather(
+                sdk.vector_stores.files.create(file_id=file_id, vector_store_id=store.id),
+                sdk.files.delete(file_id),
+                return_exceptions=True,
+            )
+            assert not isinstance(deleted, BaseException), deleted
+            assert not isinstance(attached, BaseException) or isinstance(attached, openai.NotFoundError)
+
+        async def settled() -> bool:
+            counts = (await sdk.vector_stores.retrieve(store.id)).file_counts
+            return counts.total == 0 and not await stored_chunks(app)
+
+        await eventually(settled)
+        assert await listed(sdk, store.id) == []
+        assert await found(sdk, store.id, MANUAL.decode()) == []
+        assert not app.state.ogx.vector_stores.providers["memory"].indexes[store.id][1]
