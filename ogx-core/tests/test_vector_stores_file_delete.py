@@ -226,6 +226,11 @@ async def test_an_expired_file_leaves_its_stores_when_swept(serve_sdk: Any, tmp_
         files = app.state.ogx.files
         later = time.time_ns() + 2 * 3600 * 10**9
         files.clock = lambda: later
+        index = app.state.ogx.vector_stores.providers["memory"]
+        index.config.fail_delete = "ProviderUnavailable"  # the index is down: the next sweep retries
+        assert await files.sweep_expired() == 0
+        assert await listed(sdk, store.id) == [file_id]
+        index.config.fail_delete = None
         assert await files.sweep_expired() == 1
         assert await listed(sdk, store.id) == [] and await found(sdk, store.id, MANUAL.decode()) == []
 

@@ -277,12 +277,14 @@ class FilesService:
                         sa.select(_table).where(_table.c.expires_at <= now).limit(_SWEEP_BATCH)
                     )
                 ).all()
+            failed = False
             for row in rows:
                 try:
                     removed += await self._delete(_info(row))
                 except Exception:  # e.g. a vector_io provider down: the next sweep tries again
                     logger.exception("file %s: deleting the expired file failed", row.id)
-            if len(rows) < _SWEEP_BATCH:
+                    failed = True
+            if failed or len(rows) < _SWEEP_BATCH:  # (a failed row would be selected again)
                 return removed
 
     async def hold(self, conn: AsyncConnection, file_ids: Sequence[str], owner: str | None) -> set[str]:
