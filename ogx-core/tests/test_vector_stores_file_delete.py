@@ -196,6 +196,31 @@ async def test_an_ingestion_still_indexing_the_file_does_not_bring_it_back(
         assert [tuple(job) for job in jobs] == [("cancelled", 1)]  # ended, not failed or retried
 
 
+async def test_an_attribute_update_in_flight_does_not_bring_it_back(serve_sdk: Any, tmp_path: Path) -> None:
+    """An attribute update re-inserts the file's chunks; the file is deleted while it does."""
+    tree = config("memory", tmp_path)
+    tree["providers"]["vector_io"][0]["config"] = {"insert_delay": 0.3}
+    async with serve_sdk(tree) as (sdk, _, app):
+        index = app.state.ogx.vector_stores.providers["memory"]
+        store = await sdk.vector_stores.create(name="kb")
+        file_id = await upload(sdk, "manual.txt", MANUAL)
+        await attach(sdk, store.id, file_id)
+        before = index.inserts
+        update = asyncio.ensure_future(
+            sdk.vector_stores.files.update(file_id, vector_store_id=store.id, attributes={"v": 2})
+        )
+
+        async def inserting() -> bool:
+            return index.inserts > before
+
+        await eventually(inserting)
+        await sdk.files.delete(file_id)
+        with pytest.raises(openai.NotFoundError):  # read back after the delete
+            await update
+        assert not any(c.file_id == file_id for c in index.indexes[store.id][1].values())
+        assert await found(sdk, store.id, MANUAL.decode()) == []
+
+
 async def test_a_failing_index_leaves_the_file_to_delete_again(serve_sdk: Any, tmp_path: Path) -> None:
     async with serve_sdk(config("memory", tmp_path)) as (sdk, _, app):
         index = app.state.ogx.vector_stores.providers["memory"]
