@@ -26,10 +26,13 @@ GUIDE = b"# Fruit guide\n\nBananas are yellow and rich in potassium."
 POLL_MS = 20
 
 
-def config(provider: str, tmp_path: Path, storage_url: str | None = None) -> dict[str, Any]:
-    """The fake inference provider (8-dimensional embeddings) and one vector_io provider."""
+def config(
+    provider: str, tmp_path: Path, storage_url: str | None = None, **fake_index: Any
+) -> dict[str, Any]:
+    """The fake inference provider (8-dimensional embeddings) and one vector_io provider;
+    `fake_index` configures the in-memory one (`insert_delay`, …)."""
     vector_io = {
-        "memory": {"provider_type": "inline::fake-vector-io", "config": {}},
+        "memory": {"provider_type": "inline::fake-vector-io", "config": fake_index},
         "faiss": {"provider_type": "inline::faiss", "config": {"storage_dir": str(tmp_path / "faiss")}},
         "pgvector": {"provider_type": "remote::pgvector", "config": {"dsn": storage_url}},
     }[provider]
@@ -94,6 +97,15 @@ async def eventually(condition: Callable[[], Awaitable[bool]]) -> None:
             if await condition():
                 return
             await asyncio.sleep(0.02)
+
+
+async def an_insert_started(index: Any, before: int) -> None:
+    """Until the fake index has received an insert call after `before` of them."""
+
+    async def inserting() -> bool:
+        return index.inserts > before
+
+    await eventually(inserting)
 
 
 async def stored_chunks(app: Any, file_id: str | None = None) -> int:
@@ -161,19 +173,13 @@ async def test_an_ingestion_still_indexing_the_file_does_not_bring_it_back(
 ) -> None:
     """The file is deleted while its ingestion is inside the index's insert: the insert lands
     after the delete, the job sees its attachment gone, takes the chunks out and ends."""
-    tree = config("memory", tmp_path)
-    tree["providers"]["vector_io"][0]["config"] = {"insert_delay": 0.3}
-    async with serve_sdk(tree) as (sdk, _, app):
+    async with serve_sdk(config("memory", tmp_path, insert_delay=0.3)) as (sdk, _, app):
         index = app.state.ogx.vector_stores.providers["memory"]
         store = await sdk.vector_stores.create(name="kb")
         file_id = await upload(sdk, "manual.txt", MANUAL)
         before = index.inserts
         await sdk.vector_stores.files.create(file_id=file_id, vector_store_id=store.id)
-
-        async def inserting() -> bool:
-            return index.inserts > before
-
-        await eventually(inserting)
+        await an_insert_started(index, before)
         finished = index.inserted
 
         await sdk.files.delete(file_id)
@@ -198,9 +204,7 @@ async def test_an_ingestion_still_indexing_the_file_does_not_bring_it_back(
 
 async def test_an_attribute_update_in_flight_does_not_bring_it_back(serve_sdk: Any, tmp_path: Path) -> None:
     """An attribute update re-inserts the file's chunks; the file is deleted while it does."""
-    tree = config("memory", tmp_path)
-    tree["providers"]["vector_io"][0]["config"] = {"insert_delay": 0.3}
-    async with serve_sdk(tree) as (sdk, _, app):
+    async with serve_sdk(config("memory", tmp_path, insert_delay=0.3)) as (sdk, _, app):
         index = app.state.ogx.vector_stores.providers["memory"]
         store = await sdk.vector_stores.create(name="kb")
         file_id = await upload(sdk, "manual.txt", MANUAL)
@@ -209,11 +213,7 @@ async def test_an_attribute_update_in_flight_does_not_bring_it_back(serve_sdk: A
         update = asyncio.ensure_future(
             sdk.vector_stores.files.update(file_id, vector_store_id=store.id, attributes={"v": 2})
         )
-
-        async def inserting() -> bool:
-            return index.inserts > before
-
-        await eventually(inserting)
+        await an_insert_started(index, before)
         await sdk.files.delete(file_id)
         with pytest.raises(openai.NotFoundError):  # read back after the delete
             await update
