@@ -644,7 +644,7 @@ def _in_owners_stores(file: FileInfo) -> sa.ColumnElement[bool]:
     return sa.and_(rows.files.c.id == file.id, rows.files.c.vector_store_id.in_(owners_stores))
 
 
-def _stores_where(scope: sa.ColumnElement[bool]) -> sa.Select[Any]:
+def _stores_where(scope: sa.ColumnElement[bool]) -> sa.Select[str, str]:
     """The stores (id, provider id) of the attachment rows in `scope`."""
     return (
         sa.select(rows.stores.c.id, rows.stores.c.provider_id)
