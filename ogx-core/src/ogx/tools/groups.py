@@ -59,7 +59,7 @@ class ToolGroup:
     id: str
     provider_id: str
     endpoint: McpEndpoint | None
-    args: dict[str, Any]  # without `authorization`
+    args: dict[str, Any]  # without `authorization` (the redacted copy when `unreadable`)
     owner: str | None
     created_at_ns: int
     declared: bool = False  # from the run config
@@ -166,7 +166,7 @@ class ToolGroupStore:
         query = sa.select(_table.c.secrets).where(_table.c.secrets.is_not(None))
         async with self._engine.connect() as conn:
             key_ids = [key_id_of(sealed) for sealed in (await conn.execute(query)).scalars()]
-        return Counter(str(key_id) for key_id in key_ids if key_id != self._box.key_id)
+        return Counter(key_id for key_id in key_ids if key_id is not None and key_id != self._box.key_id)
 
     async def list(self, owner: str | None) -> list[ToolGroup]:
         query = sa.select(_table).where(_visible(owner)).order_by(_table.c.created_at, _table.c.id)
