@@ -6,6 +6,7 @@ older server stored in plain text, and a server holding the wrong key says so an
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 import stat
@@ -502,6 +503,4 @@ def test_sealed_values_open_only_with_their_key_in_their_place() -> None:
 
 
 def _raw(key: str) -> bytes:
-    import base64
-
     return base64.urlsafe_b64decode(key)
