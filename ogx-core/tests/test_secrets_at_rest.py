@@ -355,7 +355,36 @@ async def raw_request(url: str, response_id: str) -> Any:
         await engine.dispose()
 
 
+async def test_a_key_is_rotated_by_naming_the_old_one_as_previous(serve, tmp_path: Path) -> None:
+    async with serve({"OGX_SECRET_KEY": KEY_1}) as client:
+        assert (await client.post("/v1/toolgroups", json=GROUP)).status_code == 200
+    rotating = {"OGX_SECRET_KEY": KEY_2, "OGX_PREVIOUS_SECRET_KEYS": KEY_1}
+    async with serve(rotating) as client:
+        during = await client.post("/v1/tool-runtime/invoke", json={"tool_name": "whoami"})
+    [row] = await raw_rows(f"sqlite:///{tmp_path}/ogx.db", "tool_groups")
+    assert f"ogxenc1:{SecretBox(_raw(KEY_2)).key_id}:" in row  # re-sealed at start-up
+    async with serve({"OGX_SECRET_KEY": KEY_2}) as client:  # the old key is not needed any more
+        after = await client.post("/v1/tool-runtime/invoke", json={"tool_name": "whoami"})
+    for result in (during, after):
+        assert result.json()["metadata"]["structured_content"]["authorization"] == f"Bearer {TOKEN}"
+
+
 # -- the key ----------------------------------------------------------------------------------
+
+
+def test_previous_keys_come_from_the_run_config_then_the_environment() -> None:
+    from pydantic import SecretStr
+
+    from ogx.encryption import previous_keys
+
+    both = {"OGX_PREVIOUS_SECRET_KEYS": f"{KEY_1}, {KEY_2}"}
+    assert previous_keys([SecretStr(KEY_2)], both) == [_raw(KEY_2)]
+    assert previous_keys([], both) == [_raw(KEY_1), _raw(KEY_2)]
+    assert previous_keys([], {}) == []
+    with pytest.raises(ConfigError, match=r"OGX_PREVIOUS_SECRET_KEYS\[1\]: not a secret key"):
+        previous_keys([], {"OGX_PREVIOUS_SECRET_KEYS": f"{KEY_1},nope"})
+    with pytest.raises(ConfigError, match=r"server.previous_secret_keys\[0\]: not a secret key"):
+        previous_keys([SecretStr("nope")], {})
 
 
 def test_the_key_comes_from_the_run_config_then_the_environment(tmp_path: Path) -> None:
@@ -491,6 +520,13 @@ def test_sealed_values_open_only_with_their_key_in_their_place() -> None:
         SecretUnreadable, match=f"encrypted with secret key {box.key_id}, and this server's key is"
     ):
         other.open(sealed, "tool_groups.secrets:a", what="x")
+    rotated = other.with_previous([_raw(KEY_1)])
+    assert rotated.stale(sealed) and not box.stale(sealed) and not other.stale(sealed)
+    assert rotated.open(sealed, "tool_groups.secrets:a", what="x") == {"authorization": TOKEN}
+    with pytest.raises(SecretUnreadable, match=f"can open what keys {box.key_id} sealed"):
+        SecretBox(_raw(generate_key()), previous=[_raw(KEY_1)]).open(
+            sealed.replace(box.key_id, "0" * 8), "p", what="x"
+        )
     with pytest.raises(SecretUnreadable, match="altered or belongs to another row"):
         box.open(sealed, "tool_groups.secrets:b", what="x")  # copied into another row
     tampered = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]

@@ -9,21 +9,22 @@ value copied into another row does not open.
 
 The key is, first found: `server.secret_key` in the run config, `OGX_SECRET_KEY`, else the file
 `secret.key` in the run config's data directory, created on first start (mode 0600). A key is 32
-random bytes in URL-safe base64 (`generate_key()`).
+random bytes in URL-safe base64 (`generate_key()`). To rotate it, give the new key and list the
+old one in `server.previous_secret_keys` (or `OGX_PREVIOUS_SECRET_KEYS`): what the old key sealed
+still opens, and stores re-seal their long-lived values under the new key at start-up.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hashlib
 import hmac
 import logging
 import os
 import secrets
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "ogxenc1:"
 KEY_ENV = "OGX_SECRET_KEY"
+PREVIOUS_ENV = "OGX_PREVIOUS_SECRET_KEYS"
 KEY_FILE = "secret.key"
 _KEY_BYTES = 32
 _NONCE_BYTES = 12
@@ -58,31 +60,50 @@ class SecretUnreadable(OGXError):
 
 
 class SecretBox:
-    """Seals and opens stored secrets with one key."""
+    """Seals stored secrets with the current key; opens what it or a previous key sealed."""
 
-    def __init__(self, key: bytes, *, source: str = "a key", key_file: Path | None = None) -> None:
-        if len(key) != _KEY_BYTES:
+    def __init__(
+        self,
+        key: bytes,
+        *,
+        previous: Sequence[bytes] = (),
+        source: str = "a key",
+        key_file: Path | None = None,
+    ) -> None:
+        if any(len(k) != _KEY_BYTES for k in (key, *previous)):
             raise ValueError(f"a secret key is {_KEY_BYTES} bytes")
-        self._key = key
-        self.key_id = hmac.new(key, b"ogx secret key id", hashlib.sha256).hexdigest()[:8]
+        self.key_id = _key_id(key)
+        self._keys = {_key_id(k): k for k in previous} | {self.key_id: key}
+        self._ciphers: dict[str, AESGCM] = {}
         self.source = source  # where the key came from, for the start-up log (never the key)
         self.key_file = key_file
 
     def __repr__(self) -> str:
         return f"SecretBox(key_id={self.key_id!r}, source={self.source!r})"
 
-    @functools.cached_property
-    def _aead(self) -> AESGCM:
-        # Imported on first use: `cryptography` costs ~50 ms of start-up, and most servers
-        # store no secret.
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    def with_previous(self, keys: Sequence[bytes]) -> SecretBox:
+        """This box, also opening what `keys` sealed (for rotating the key)."""
+        return SecretBox(self._keys[self.key_id], previous=keys, source=self.source, key_file=self.key_file)
 
-        return AESGCM(self._key)
+    def stale(self, sealed: Any) -> bool:
+        """Whether a previous key sealed `sealed`: `seal(open(...))` moves it to the current key."""
+        key_id = key_id_of(sealed)
+        return key_id is not None and key_id != self.key_id and key_id in self._keys
+
+    def _cipher(self, key_id: str) -> AESGCM:
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            # Imported on first use: `cryptography` costs ~50 ms of start-up, and most servers
+            # store no secret.
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            cipher = self._ciphers[key_id] = AESGCM(self._keys[key_id])
+        return cipher
 
     def seal(self, value: Any, where: str) -> str:
         """`value` (JSON-ready) encrypted, bound to `where` (e.g. `tool_groups.secrets:<id>`)."""
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, orjson.dumps(value), where.encode())
+        sealed = self._cipher(self.key_id).encrypt(nonce, orjson.dumps(value), where.encode())
         return f"{PREFIX}{self.key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
     def open(self, sealed: Any, where: str, *, what: str) -> Any:
@@ -91,17 +112,20 @@ class SecretBox:
         if key_id is None:
             raise SecretUnreadable(f"cannot decrypt {what}: it is not in OGX's encrypted format")
         body = sealed.removeprefix(f"{PREFIX}{key_id}:")
-        if key_id != self.key_id:
+        if key_id not in self._keys:
+            previous = sorted(set(self._keys) - {self.key_id})
+            also = f" (and it can open what keys {', '.join(previous)} sealed)" if previous else ""
             raise SecretUnreadable(
                 f"cannot decrypt {what}: it was encrypted with secret key {key_id}, and this server's "
-                f"key is {self.key_id}; start the server with the key that encrypted it "
-                f"(server.secret_key, {KEY_ENV}, or the {KEY_FILE} file of its data directory)"
+                f"key is {self.key_id}{also}; start the server with the key that encrypted it "
+                f"(server.secret_key, {KEY_ENV}, or the {KEY_FILE} file of its data directory; "
+                f"a key being replaced goes in server.previous_secret_keys or {PREVIOUS_ENV})"
             )
         from cryptography.exceptions import InvalidTag  # loaded with the cipher
 
         try:
             raw = base64.urlsafe_b64decode(body)
-            plain = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], where.encode())
+            plain = self._cipher(key_id).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], where.encode())
         except (InvalidTag, ValueError, binascii.Error):
             raise SecretUnreadable(
                 f"cannot decrypt {what}: the stored value was altered or belongs to another row"
@@ -135,6 +159,17 @@ def configured_key(
     if env.get(KEY_ENV):
         return SecretBox(_decode(env[KEY_ENV], KEY_ENV), source=KEY_ENV)
     return None
+
+
+def previous_keys(configured: Sequence[SecretStr], environ: Mapping[str, str] | None = None) -> list[bytes]:
+    """`server.previous_secret_keys`, else `OGX_PREVIOUS_SECRET_KEYS` (comma-separated): keys
+    being replaced, which still open what they sealed."""
+    env = os.environ if environ is None else environ
+    named = [(v.get_secret_value(), f"server.previous_secret_keys[{i}]") for i, v in enumerate(configured)]
+    if not named:
+        values = [v for v in env.get(PREVIOUS_ENV, "").split(",") if v.strip()]
+        named = [(v, f"{PREVIOUS_ENV}[{i}]") for i, v in enumerate(values)]
+    return [_decode(value, where) for value, where in named]
 
 
 def key_file_box(data_dir: Path) -> SecretBox:
@@ -179,6 +214,10 @@ def log_secret_key(box: SecretBox, engine: AsyncEngine) -> None:
             KEY_ENV,
             box.key_file,
         )
+
+
+def _key_id(key: bytes) -> str:
+    return hmac.new(key, b"ogx secret key id", hashlib.sha256).hexdigest()[:8]
 
 
 def _decode(text: str, where: str) -> bytes:

@@ -143,7 +143,7 @@ def _distros(args: argparse.Namespace) -> int:
 
 
 def _config_check(args: argparse.Namespace) -> int:
-    from ogx.encryption import configured_key
+    from ogx.encryption import configured_key, previous_keys
     from ogx.plugins import PluginManager
     from ogx.providers.resolver import prepare_providers
 
@@ -151,6 +151,7 @@ def _config_check(args: argparse.Namespace) -> int:
     config = load_target(args.file, plugins)
     prepared = prepare_providers(config, plugins, source=args.file)
     configured_key(config.server.secret_key)  # a malformed secret key is reported here too
+    previous_keys(config.server.previous_secret_keys)
     print(f"{args.file}: OK ({len(prepared)} providers, {len(config.registered_resources.models)} models)")
     return 0
 

@@ -121,6 +121,12 @@ class ServerConfig(_Strict):
         "base64), e.g. `${env.OGX_SECRET_KEY}`; default: OGX_SECRET_KEY, else the file secret.key "
         "in the data directory, created on first start",
     )
+    previous_secret_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="keys being replaced by secret_key: what they encrypted still opens, and "
+        "stored credentials are re-encrypted with secret_key at start-up; default: "
+        "OGX_PREVIOUS_SECRET_KEYS (comma-separated)",
+    )
 
 
 class RunConfig(_Strict):

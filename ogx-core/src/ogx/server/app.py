@@ -17,7 +17,7 @@ from ogx import __version__
 from ogx.anthropic import MessagesService, anthropic_envelope
 from ogx.config import RunConfig
 from ogx.conversations import ConversationsService
-from ogx.encryption import configured_key, key_file_box, log_secret_key
+from ogx.encryption import configured_key, key_file_box, log_secret_key, previous_keys
 from ogx.files import start_files, with_localfs_defaults
 from ogx.google import InteractionsService, InteractionStore, google_envelope
 from ogx.jobs import JobQueue, JobRunner
@@ -65,13 +65,14 @@ def create_app(
     prepared = prepare_providers(config, plugins, environ=environ)
     storage_url = resolve_storage_url(config.storage.url, config.name or "default", environ)
     secret_box = configured_key(config.server.secret_key, environ)  # a malformed key fails now
+    previous = previous_keys(config.server.previous_secret_keys, environ)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             engine = create_engine(storage_url, config.storage.pool_size)
             stack.push_async_callback(engine.dispose)
-            box = secret_box or key_file_box(run_data_dir(config.name, environ))
+            box = (secret_box or key_file_box(run_data_dir(config.name, environ))).with_previous(previous)
             log_secret_key(box, engine)
             await migrate(engine, box=box)
             chat_completions = ChatCompletionStore(engine)

@@ -161,6 +161,24 @@ class ToolGroupStore:
         except IntegrityError:
             raise Conflict(f"tool group {group.id!r} already exists", param="toolgroup_id") from None
 
+    async def reseal(self) -> int:
+        """Re-encrypt with the current key the credentials a previous key sealed; how many. One
+        that cannot be opened is left for its reads to report."""
+        query = sa.select(_table.c.id, _table.c.secrets).where(_table.c.secrets.is_not(None))
+        async with self._engine.connect() as conn:
+            stale = [row for row in await conn.execute(query) if self._box.stale(row.secrets)]
+        done = 0
+        for row in stale:
+            place = secrets_place(row.id)
+            try:
+                fresh = self._box.seal(self._box.open(row.secrets, place, what="credentials"), place)
+            except SecretUnreadable:
+                continue
+            unchanged = sa.and_(_table.c.id == row.id, _table.c.secrets == row.secrets)
+            async with self._engine.begin() as conn:  # unless another worker re-sealed it first
+                done += (await conn.execute(_table.update().where(unchanged).values(secrets=fresh))).rowcount
+        return done
+
     async def foreign_keys(self) -> Counter[str]:
         """How many registered groups' credentials each other key sealed (by key id)."""
         query = sa.select(_table.c.secrets).where(_table.c.secrets.is_not(None))

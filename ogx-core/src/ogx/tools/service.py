@@ -92,10 +92,15 @@ class ToolsService:
     async def start(self) -> None:
         for provider_id, runtime in self._runtimes.items():
             self._shared[provider_id] = await self._stack.enter_async_context(runtime.session())
+        if resealed := await self._store.reseal():
+            logger.info(
+                "re-encrypted the credentials of %d tool groups with the current secret key", resealed
+            )
         for key_id, count in (await self._store.foreign_keys()).items():
             logger.warning(
                 "%d registered tool groups have credentials encrypted with secret key %s, not this "
-                "server's: they cannot be used until the server runs with that key",
+                "server's: they cannot be used until the server runs with that key (as secret_key, or "
+                "in previous_secret_keys)",
                 count,
                 key_id,
             )
