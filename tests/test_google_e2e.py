@@ -41,24 +41,34 @@ def spec_validator():
 
 
 @pytest.fixture(scope="module")
-def client(vllm_ogx):
-    options = types.HttpOptions(base_url=vllm_ogx.base_url, api_version="v1alpha", timeout=120_000)
-    return genai.Client(api_key="unused", http_options=options)
+def paths_called() -> list[str]:
+    return []
+
+
+@pytest.fixture(scope="module")
+def client(vllm_ogx, paths_called):
+    """The SDK as a user makes it, with its default `api_version`; the paths it calls are recorded."""
+    with httpx.Client(
+        timeout=120, event_hooks={"request": [lambda r: paths_called.append(r.url.path)]}
+    ) as http:
+        options = types.HttpOptions(base_url=vllm_ogx.base_url, timeout=120_000, httpx_client=http)
+        yield genai.Client(api_key="unused", http_options=options)
 
 
 @pytest.fixture(scope="module")
 def raw(vllm_ogx):
-    with httpx.Client(base_url=f"{vllm_ogx.base_url}/v1alpha", timeout=120) as http:
+    with httpx.Client(base_url=f"{vllm_ogx.base_url}/v1beta", timeout=120) as http:
         yield http
 
 
-def test_create_with_the_sdk(client):
+def test_create_with_the_sdk(client, paths_called):
     interaction = client.interactions.create(
         model="gemma",
         input="Name a colour.",
         system_instruction="Answer in one word.",
         generation_config={**SHORT, "top_p": 0.9, "top_k": 20, "stop_sequences": ["\n\n"]},
     )
+    assert paths_called[-1] == "/v1beta/interactions", "google-genai's default api_version is v1beta"
     assert interaction.status in ("completed", "incomplete")
     assert interaction.model == "gemma" and interaction.role == "model"
     assert interaction.outputs and interaction.outputs[-1].type == "text"
@@ -87,6 +97,17 @@ def test_responses_and_events_match_googles_specification(raw, spec_validator):
     assert set(error.json()) == {"error"}
     spec_validator("Error").validate(error.json()["error"])
     assert "input" in error.json()["error"]["message"]
+
+
+def test_the_sdk_asking_for_v1alpha_reaches_the_same_interactions(client, vllm_ogx):
+    options = types.HttpOptions(base_url=vllm_ogx.base_url, api_version="v1alpha", timeout=120_000)
+    alpha = genai.Client(api_key="unused", http_options=options)
+    created = alpha.interactions.create(model="gemma", input="Name a colour.", generation_config=SHORT)
+    assert created.status in ("completed", "incomplete") and created.outputs
+    assert client.interactions.get(created.id).outputs == created.outputs
+    alpha.interactions.delete(created.id)
+    with pytest.raises(NotFoundError):
+        client.interactions.get(created.id)
 
 
 def test_streaming_with_the_sdk(client):

@@ -1,5 +1,5 @@
-"""`/v1alpha/interactions` served in-process over the fake provider: create (JSON and SSE),
-conversation state, GET/DELETE/cancel, errors in Google's envelope."""
+"""`/v1beta/interactions` (and its alias `/v1alpha/interactions`) served in-process over the fake
+provider: create (JSON and SSE), conversation state, GET/DELETE/cancel, errors in Google's envelope."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from ogx.google.schema import Interaction
 pytestmark = pytest.mark.asyncio
 
 MODEL = "fake/fake-llm"
-URL = "/v1alpha/interactions"
+URL = "/v1beta/interactions"
+ALIAS = "/v1alpha/interactions"
 INTERACTION = TypeAdapter(Interaction)
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -273,9 +274,33 @@ async def test_malformed_request_is_400_naming_the_field(serve, fake_inference, 
 async def test_body_that_is_not_json_is_400_in_googles_envelope(serve, fake_inference):
     async with serve(fake_inference()) as (client, _):
         response = await client.post(URL, content=b"{nope")
-        unknown_route = await client.get("/v1alpha/nothing-here")
+        unknown_routes = [await client.get(f"/{version}/nothing-here") for version in ("v1beta", "v1alpha")]
+        connector = await client.get("/v1beta/connectors/nope")  # OGX's own API under /v1beta
     assert response.status_code == 400 and set(response.json()["error"]) == {"code", "message"}
-    assert unknown_route.status_code == 404 and set(unknown_route.json()["error"]) == {"code", "message"}
+    for unknown_route in unknown_routes:
+        assert unknown_route.status_code == 404 and set(unknown_route.json()["error"]) == {"code", "message"}
+    assert connector.status_code == 404 and set(connector.json()["error"]) == {
+        "message",
+        "type",
+        "param",
+        "code",
+    }
+
+
+async def test_the_v1alpha_alias_serves_the_same_interactions(serve, fake_inference):
+    async with serve(fake_inference()) as (client, _):
+        created = (await client.post(ALIAS, json={"model": MODEL, "input": "hello"})).json()
+        continued = await client.post(
+            URL, json={"model": MODEL, "input": "again", "previous_interaction_id": created["id"]}
+        )
+        fetched = await client.get(f"{ALIAS}/{continued.json()['id']}")
+        bad = await client.post(ALIAS, json={"model": MODEL})
+        deleted = await client.delete(f"{ALIAS}/{created['id']}")
+        gone = await client.get(f"{URL}/{created['id']}")
+    assert created["outputs"] == [{"type": "text", "text": "echo: hello"}]
+    assert continued.status_code == 200 and fetched.json() == continued.json()
+    assert bad.status_code == 400 and set(bad.json()["error"]) == {"code", "message"}
+    assert deleted.status_code == 200 and gone.status_code == 404
 
 
 @pytest.mark.parametrize("headers", [{"x-goog-api-key": "k"}, {"authorization": "Bearer k"}, {}])
@@ -291,6 +316,9 @@ async def test_openapi_documents_the_interactions_routes(serve, fake_inference):
     paths = document["paths"]
     assert {"post"} <= set(paths[URL]) and {"get", "delete"} <= set(paths[f"{URL}/{{id}}"])
     assert "post" in paths[f"{URL}/{{id}}/cancel"]
+    assert paths[ALIAS]["post"]["x-ogx-alias-of"] == URL
+    assert paths[f"{ALIAS}/{{id}}"]["get"]["x-ogx-alias-of"] == f"{URL}/{{id}}"
+    assert "x-ogx-alias-of" not in paths[URL]["post"]
     schemas = document["components"]["schemas"]
     assert {"model", "input", "generation_config", "previous_interaction_id"} <= set(
         schemas["CreateInteractionRequest"]["properties"]
