@@ -6,6 +6,7 @@ The model is a small base model: these tests assert the API a client sees, not t
 from __future__ import annotations
 
 import json
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,7 @@ SPEC = Path(__file__).resolve().parents[2] / "shared" / "specs" / "google-intera
 SHORT = {"temperature": 0, "max_output_tokens": 8, "seed": 1}
 
 
-@pytest.fixture(scope="module")
-def spec_validator():
-    spec = json.loads(SPEC.read_text())
+def _validators(spec: dict[str, Any]):
     registry = Registry().with_resource(
         "spec", Resource.from_contents(spec, default_specification=DRAFT202012)
     )
@@ -38,6 +37,22 @@ def spec_validator():
         return Draft202012Validator({"$ref": f"spec#/components/schemas/{name}"}, registry=registry)
 
     return validator
+
+
+@pytest.fixture(scope="module")
+def spec_validator():
+    return _validators(json.loads(SPEC.read_text()))
+
+
+@pytest.fixture(scope="module")
+def steps_spec_validator():
+    """Google's spec of the `Api-Revision: 2026-05-20` revision, as llm-comply ships it. Its model
+    names are an enum of Google's models marked `x-speakeasy-unknown-values: allow` (clients take
+    others): any name is allowed here too."""
+    spec = json.loads(files("llm_comply.specs").joinpath("google_interactions.json").read_text())
+    assert spec["components"]["schemas"]["ModelOption"]["x-speakeasy-unknown-values"] == "allow"
+    spec["components"]["schemas"]["ModelOption"] = {"type": "string"}
+    return _validators(spec)
 
 
 @pytest.fixture(scope="module")
@@ -76,17 +91,22 @@ def test_create_with_the_sdk(client, paths_called):
     assert interaction.usage.total_tokens >= interaction.usage.total_input_tokens
 
 
-def test_responses_and_events_match_googles_specification(raw, spec_validator):
-    body = {"model": "gemma", "input": [{"role": "user", "content": "Hi"}], "generation_config": SHORT}
-    response = raw.post("/interactions", json=body)
+def _validated_exchange(raw, validator, body, headers=None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`body` sent as JSON and as a stream, the interaction and each event validated by `validator`."""
+    response = raw.post("/interactions", json=body, headers=headers)
     assert response.status_code == 200, response.text
-    spec_validator("Interaction").validate(response.json())
-
-    streamed = raw.post("/interactions", json=body | {"stream": True})
-    assert streamed.status_code == 200
+    validator("Interaction").validate(response.json())
+    streamed = raw.post("/interactions", json=body | {"stream": True}, headers=headers)
+    assert streamed.status_code == 200, streamed.text
     events = [json.loads(frame.split("data: ", 1)[1]) for frame in streamed.text.split("\n\n") if frame]
     for event in events:
-        spec_validator("InteractionSseEvent").validate(event)
+        validator("InteractionSseEvent").validate(event)
+    return response.json(), events
+
+
+def test_responses_and_events_match_googles_specification(raw, spec_validator):
+    body = {"model": "gemma", "input": [{"role": "user", "content": "Hi"}], "generation_config": SHORT}
+    _, events = _validated_exchange(raw, spec_validator, body)
     assert [events[0]["event_type"], events[-1]["event_type"]] == [
         "interaction.start",
         "interaction.complete",
@@ -97,6 +117,22 @@ def test_responses_and_events_match_googles_specification(raw, spec_validator):
     assert set(error.json()) == {"error"}
     spec_validator("Error").validate(error.json()["error"])
     assert "input" in error.json()["error"]["message"]
+
+
+def test_the_steps_revision_matches_its_specification(raw, steps_spec_validator):
+    body = {
+        "model": "gemma",
+        "input": [{"type": "user_input", "content": [{"type": "text", "text": "Hi"}]}],
+        "generation_config": SHORT,
+    }
+    interaction, events = _validated_exchange(
+        raw, steps_spec_validator, body, headers={"Api-Revision": "2026-05-20"}
+    )
+    assert interaction["steps"][-1]["type"] == "model_output"
+    assert [events[0]["event_type"], events[-1]["event_type"]] == [
+        "interaction.created",
+        "interaction.completed",
+    ]
 
 
 def test_the_sdk_asking_for_v1alpha_reaches_the_same_interactions(client, vllm_ogx):

@@ -1,16 +1,21 @@
 """`/v1beta/interactions` (and its alias `/v1alpha/interactions`) served in-process over the fake
-provider: create (JSON and SSE), conversation state, GET/DELETE/cancel, errors in Google's envelope."""
+provider: create (JSON and SSE), conversation state, GET/DELETE/cancel, errors in Google's envelope;
+and `Api-Revision: 2026-05-20` (google-genai 2.x): the same interactions shown as `steps`, with
+`step.*` events and steps accepted as `input` (also over the scripted backend)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from typing import Any
 
 import orjson
 import pytest
 from pydantic import TypeAdapter
 
 from ogx.google.schema import Interaction
+from ogx_api.testing.scripted import Reply, Rule, ScriptedBackend, ToolCall
 
 pytestmark = pytest.mark.asyncio
 
@@ -324,3 +329,144 @@ async def test_openapi_documents_the_interactions_routes(serve, fake_inference):
         schemas["CreateInteractionRequest"]["properties"]
     )
     assert set(schemas["GoogleErrorBody"]["properties"]) == {"error"}
+
+
+# -- Api-Revision 2026-05-20: steps ---------------------------------------------------------
+
+STEPS = {"Api-Revision": "2026-05-20"}
+SCRIPTED = "scripted/scripted"
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+def _collapsed(events: list[dict[str, Any]]) -> list[str]:
+    """Event types, with a run of deltas as one."""
+    kinds = [e["event_type"] for e in events]
+    return [k for i, k in enumerate(kinds) if not (k == "step.delta" and kinds[i - 1] == k)]
+
+
+async def test_an_interaction_is_shown_as_steps(serve, fake_inference):
+    async with serve(fake_inference()) as (client, _):
+        created = await client.post(URL, json={"model": MODEL, "input": "hello"}, headers=STEPS)
+        interaction_id = created.json()["id"]
+        as_steps = await client.get(f"{URL}/{interaction_id}", headers=STEPS)
+        as_outputs = await client.get(f"{URL}/{interaction_id}")
+    assert created.status_code == 200, created.text
+    body = created.json()
+    assert body["steps"] == [{"type": "model_output", "content": [{"type": "text", "text": "echo: hello"}]}]
+    assert "outputs" not in body and "role" not in body
+    assert body["status"] == "completed" and body["object"] == "interaction" and body["usage"]["total_tokens"]
+    assert as_steps.json() == body
+    assert as_outputs.json()["outputs"] == [{"type": "text", "text": "echo: hello"}], (
+        "stored once, shown both ways"
+    )
+
+
+async def test_steps_as_input_reach_the_model_as_turns(serve_scripted):
+    with ScriptedBackend([], models=["scripted"]) as backend:
+        async with serve_scripted(backend) as (_, http, _):
+            response = await http.post(
+                URL,
+                headers=STEPS,
+                json={
+                    "model": SCRIPTED,
+                    "store": True,
+                    "input": [
+                        {"type": "user_input", "content": [{"type": "text", "text": "Weather in Paris?"}]},
+                        {
+                            "type": "function_call",
+                            "id": "c1",
+                            "name": "get_weather",
+                            "arguments": {"city": "Paris"},
+                        },
+                        {
+                            "type": "function_result",
+                            "call_id": "c1",
+                            "name": "get_weather",
+                            "result": "sunny",
+                        },
+                        {"type": "model_output", "content": [{"type": "text", "text": "It is sunny."}]},
+                        {"type": "user_input", "content": [{"type": "text", "text": "Thanks"}]},
+                    ],
+                    "tools": [WEATHER],
+                },
+            )
+            stored = await http.get(f"{URL}/{response.json()['id']}?include_input=true", headers=STEPS)
+    assert response.status_code == 200, response.text
+    messages = backend.requests[-1]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant", "user"]
+    call = messages[1]["tool_calls"][0]["function"]
+    assert call["name"] == "get_weather" and json.loads(call["arguments"]) == {"city": "Paris"}
+    assert messages[2]["tool_call_id"] == "c1" and messages[2]["content"] == "sunny"
+    input_steps = stored.json()["input"]
+    assert [s["type"] for s in input_steps] == [
+        "user_input",
+        "function_call",
+        "function_result",
+        "model_output",
+        "user_input",
+    ]
+
+
+async def test_a_stream_is_step_events(serve_scripted):
+    rules = [
+        Rule(
+            tool="get_weather",
+            reply=Reply(reasoning="Look it up.", tool_calls=[ToolCall("get_weather", {"city": "Oslo"})]),
+        )
+    ]
+    with ScriptedBackend(rules, models=["scripted"]) as backend:
+        async with serve_scripted(backend) as (_, http, _):
+            body = {"model": SCRIPTED, "input": "Weather in Oslo?", "tools": [WEATHER], "stream": True}
+            streamed = await http.post(URL, json=body, headers=STEPS)
+            interaction_id = _events(streamed.text)[0]["interaction"]["id"]
+            replayed = await http.get(f"{URL}/{interaction_id}?stream=true", headers=STEPS)
+    assert streamed.status_code == 200, streamed.text
+    events = _events(streamed.text)
+    kinds = _collapsed(events)
+    assert kinds == [
+        "interaction.created",
+        "step.start",
+        "step.delta",
+        "step.stop",
+        "step.start",
+        "step.delta",
+        "step.stop",
+        "interaction.completed",
+    ]
+    assert events[1]["step"] == {"type": "thought"} and events[2]["delta"]["type"] == "thought_summary"
+    call = [e for e in events if e.get("index") == 1]
+    assert call[0] == {
+        "event_type": "step.start",
+        "index": 1,
+        "step": {
+            "type": "function_call",
+            "id": call[0]["step"]["id"],
+            "name": "get_weather",
+            "arguments": {},
+        },
+    }
+    assert call[1]["delta"]["type"] == "arguments_delta"
+    assert json.loads(call[1]["delta"]["arguments"]) == {"city": "Oslo"}
+    final = events[-1]["interaction"]
+    assert final["status"] == "requires_action" and "outputs" not in final
+    assert [s["type"] for s in final["steps"]] == ["thought", "function_call"]
+    assert _collapsed(_events(replayed.text)) == kinds, "a replay speaks the same revision"
+
+
+async def test_a_malformed_revision_is_a_400_and_an_older_one_the_original(serve, fake_inference):
+    async with serve(fake_inference()) as (client, _):
+        bad = await client.post(URL, json={"model": MODEL, "input": "x"}, headers={"Api-Revision": "latest"})
+        older = await client.post(
+            URL, json={"model": MODEL, "input": "x"}, headers={"Api-Revision": "2025-12-01"}
+        )
+        bad_step = await client.post(
+            URL, json={"model": MODEL, "input": [{"type": "user_input", "content": 5}]}, headers=STEPS
+        )
+    assert bad.status_code == 400 and "Api-Revision" in bad.json()["error"]["message"]
+    assert set(bad.json()["error"]) == {"code", "message"}
+    assert older.status_code == 200 and "outputs" in older.json()
+    assert bad_step.status_code == 400 and "input" in bad_step.json()["error"]["message"]

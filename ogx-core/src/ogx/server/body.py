@@ -21,7 +21,11 @@ _components: dict[str, Any] = {}
 
 
 async def parse_body(request: Request, model: type[M]) -> M:
-    body = await request.body()
+    return parse_json(await request.body(), model)
+
+
+def parse_json(body: bytes, model: type[M]) -> M:
+    """`body` as `model`, or an `InvalidRequest` naming the offending field."""
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:

@@ -6,21 +6,26 @@
 One set of handlers is mounted at each prefix; in the OpenAPI document the `/v1alpha` operations
 carry `x-ogx-alias-of`, naming the `/v1beta` path they repeat.
 
+A client that sends `Api-Revision: 2026-05-20` (google-genai 2.x) gets that revision's shapes
+(`steps` instead of `outputs`; `ogx.google.revision`).
+
 Google's SDK sends its key as `x-goog-api-key`; others send `Authorization: Bearer`. Both are
 accepted (the server has no authentication yet; when it does, it reads either header here)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ogx.google import revision
 from ogx.google.errors import stream_error
 from ogx.google.schema import CreateInteractionRequest, Interaction, InteractionErrorBody
 from ogx.google.stream import encode
-from ogx.server.body import parse_body, request_body, response_schema
+from ogx.server.body import parse_json, request_body, response_schema
 from ogx.server.errors import json_response
 from ogx.server.services import owner, services
 from ogx.server.sse import sse_response
@@ -36,11 +41,23 @@ _DELETED = response_schema("InteractionDeleted", dict[str, Any], "Deleted: an em
 
 
 async def create_interaction(request: Request) -> Response:
-    body = await parse_body(request, CreateInteractionRequest)
+    steps = revision.wants_steps(request)
+    raw = await request.body()
+    body = parse_json(revision.request_body(raw) if steps else raw, CreateInteractionRequest)
     result = await services(request).interactions.create(body, owner(request))
     if isinstance(result, dict):
-        return json_response(result)
-    return await sse_response(result, encode=encode, on_error=stream_error, done=None)
+        return _interaction(result, steps)
+    return await _events(result, steps)
+
+
+def _interaction(resource: dict[str, Any], steps: bool) -> Response:
+    return json_response(revision.interaction(resource) if steps else resource)
+
+
+async def _events(events: AsyncIterator[dict[str, Any]], steps: bool) -> Response:
+    return await sse_response(
+        events, encode=revision.encode if steps else encode, on_error=stream_error, done=None
+    )
 
 
 async def get_interaction(
@@ -51,12 +68,13 @@ async def get_interaction(
     last_event_id: str | None = None,
 ) -> Response:
     interactions = services(request).interactions
+    steps = revision.wants_steps(request)
     if stream:
         events = await interactions.replay(
             id, owner(request), include_input=include_input, last_event_id=last_event_id
         )
-        return await sse_response(events, encode=encode, on_error=stream_error, done=None)
-    return json_response(await interactions.get(id, owner(request), include_input=include_input))
+        return await _events(events, steps)
+    return _interaction(await interactions.get(id, owner(request), include_input=include_input), steps)
 
 
 async def delete_interaction(request: Request, id: str) -> Response:
@@ -64,7 +82,8 @@ async def delete_interaction(request: Request, id: str) -> Response:
 
 
 async def cancel_interaction(request: Request, id: str) -> Response:
-    return json_response(await services(request).interactions.cancel(id, owner(request)))
+    steps = revision.wants_steps(request)
+    return _interaction(await services(request).interactions.cancel(id, owner(request)), steps)
 
 
 # (method, path, handler, responses, summary, request body)
