@@ -40,9 +40,11 @@ _EVENTS = {
 
 def wants_steps(request: Request) -> bool:
     """Whether the client asked (with `Api-Revision`) for the steps revision or a later one."""
-    revision = request.headers.get("api-revision")
-    if revision is None:
+    # the raw scope, as the Messages route reads anthropic-version: no Headers object per request
+    raw = next((value for name, value in request.scope["headers"] if name == b"api-revision"), None)
+    if raw is None:
         return False
+    revision = raw.decode("latin-1")
     if not _DATE.match(revision):
         raise InvalidRequest(
             f"Api-Revision: expected a date such as {STEPS_REVISION!r}, got {revision!r}",
