@@ -457,6 +457,21 @@ async def test_a_stream_is_step_events(serve_scripted):
     assert _collapsed(_events(replayed.text)) == kinds, "a replay speaks the same revision"
 
 
+@pytest.mark.parametrize(
+    ("headers", "shape"),
+    [
+        ({"x-goog-api-client": "google-genai-sdk/2.34.0 gl-python/3.11.7"}, "steps"),  # sends no revision
+        ({"x-goog-api-client": "google-genai-sdk/1.75.0 gl-python/3.11.7"}, "outputs"),
+        ({"x-goog-api-client": "google-genai-sdk/2.34.0", "Api-Revision": "2025-12-01"}, "outputs"),
+        ({}, "outputs"),
+    ],
+)
+async def test_google_genai_2_gets_steps_without_asking(serve, fake_inference, headers, shape):
+    async with serve(fake_inference()) as (client, _):
+        response = await client.post(URL, json={"model": MODEL, "input": "x"}, headers=headers)
+    assert response.status_code == 200 and shape in response.json()
+
+
 async def test_a_malformed_revision_is_a_400_and_an_older_one_the_original(serve, fake_inference):
     async with serve(fake_inference()) as (client, _):
         bad = await client.post(URL, json={"model": MODEL, "input": "x"}, headers={"Api-Revision": "latest"})

@@ -1,9 +1,11 @@
-"""Google's `Api-Revision: 2026-05-20` of the Interactions API, the one `google-genai` 2.x sends:
+"""Google's `Api-Revision: 2026-05-20` of the Interactions API, the one `google-genai` 2.x speaks:
 the same resource and events with the model's output as `steps` instead of `outputs`.
 
-OGX works in the original revision (the spec it conforms to, what google-genai 1.x and a client
-sending no `Api-Revision` get); for a client that asks for the newer one, this module rewrites
-the request's `input` on the way in and every interaction and event on the way out:
+OGX works in the original revision (the spec it conforms to, what google-genai 1.x gets); a
+request gets the steps revision when it sends `Api-Revision: 2026-05-20` or later (google-genai
+2.0 did), or sends none and identifies itself (`x-goog-api-client`) as google-genai 2 or later
+(later 2.x releases expect steps without sending the header). For such a request this module
+rewrites the request's `input` on the way in and every interaction and event on the way out:
 
 - an interaction's `outputs` become `steps`, one step per block: text and media blocks become a
   `model_output` step holding them; a thought, a function call or a tool's call or result is a
@@ -27,6 +29,7 @@ from ogx_api import InvalidRequest
 
 STEPS_REVISION = "2026-05-20"
 _DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
+_STEPS_SDK = re.compile(rb"(?:^|\s)google-genai-sdk/(?:[2-9]|\d\d+)\.")  # e.g. google-genai-sdk/2.34.0
 _MEDIA = frozenset({"text", "image", "audio", "document", "video"})  # `Content` in the steps revision
 _USER_STEPS = frozenset({"user_input", "function_result"})
 _EVENTS = {
@@ -39,12 +42,16 @@ _EVENTS = {
 
 
 def wants_steps(request: Request) -> bool:
-    """Whether the client asked (with `Api-Revision`) for the steps revision or a later one."""
+    """Whether the request is for the steps revision (or a later one)."""
     # the raw scope, as the Messages route reads anthropic-version: no Headers object per request
-    raw = next((value for name, value in request.scope["headers"] if name == b"api-revision"), None)
-    if raw is None:
-        return False
-    revision = raw.decode("latin-1")
+    revision = client = None
+    for name, value in request.scope["headers"]:
+        if name == b"api-revision":
+            revision = value.decode("latin-1")
+        elif name == b"x-goog-api-client":
+            client = value
+    if revision is None:
+        return client is not None and _STEPS_SDK.search(client) is not None
     if not _DATE.match(revision):
         raise InvalidRequest(
             f"Api-Revision: expected a date such as {STEPS_REVISION!r}, got {revision!r}",
