@@ -411,6 +411,25 @@ async def test_steps_as_input_reach_the_model_as_turns(serve_scripted):
     ]
 
 
+async def test_an_output_format_becomes_the_json_schema(serve_scripted):
+    schema = {"type": "object", "properties": {"colour": {"type": "string"}}, "required": ["colour"]}
+    text_format = {"type": "text", "mime_type": "application/json", "schema": schema}
+    with ScriptedBackend([], models=["scripted"]) as backend:
+        async with serve_scripted(backend) as (_, http, _):
+            listed = await http.post(
+                URL, headers=STEPS, json={"model": SCRIPTED, "input": "x", "response_format": [text_format]}
+            )
+            sent = backend.requests[-1]["response_format"]
+            image = await http.post(
+                URL,
+                headers=STEPS,
+                json={"model": SCRIPTED, "input": "x", "response_format": {"type": "image"}},
+            )
+    assert listed.status_code == 200, listed.text
+    assert sent == {"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
+    assert image.status_code == 400 and "response_format" in image.json()["error"]["message"]
+
+
 async def test_a_stream_is_step_events(serve_scripted):
     rules = [
         Rule(

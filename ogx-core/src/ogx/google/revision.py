@@ -11,7 +11,8 @@ rewrites the request's `input` on the way in and every interaction and event on 
   `model_output` step holding them; a thought, a function call or a tool's call or result is a
   step of its own (the fields are the same); `role` is gone;
 - `input` may be a list of steps: `user_input` and `function_result` steps become user turns,
-  the others model turns;
+  the others model turns; `response_format` may be output formats (`{"type": "text",
+  "mime_type": "application/json", "schema": …}`): the text one becomes the JSON schema;
 - `interaction.start`/`complete` are `interaction.created`/`completed`; `content.start`,
   `.delta`, `.stop` are `step.start`, `.delta`, `.stop` (same indices, since steps are 1:1 with
   blocks); a function call's arguments arrive as one `arguments_delta`."""
@@ -61,15 +62,41 @@ def wants_steps(request: Request) -> bool:
 
 
 def request_body(raw: bytes) -> bytes:
-    """The request body with a list of steps in `input` rewritten as turns (anything that is not
-    a JSON object with such a list is left for the parser to judge)."""
+    """The request body in the original revision's terms: a list of steps in `input` as turns, an
+    output format in `response_format` as a JSON schema (anything else is left for the parser)."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return raw
-    if not isinstance(body, dict) or not _is_step_list(body.get("input")):
+    if not isinstance(body, dict):
         return raw
-    return orjson.dumps({**body, "input": turns(body["input"])})
+    changed = dict(body)
+    if _is_step_list(body.get("input")):
+        changed["input"] = turns(body["input"])
+    if "response_format" in body:
+        del changed["response_format"]
+        changed.update(_response_format(body["response_format"]))
+    return raw if changed == body else orjson.dumps(changed)
+
+
+def _response_format(value: Any) -> dict[str, Any]:
+    """`response_format` as the steps revision writes it — a JSON schema as before, or output
+    formats (`{"type": "text", "mime_type", "schema"}`, or a list of them) — as the original's
+    `response_format` (a JSON schema) and `response_mime_type`."""
+    formats = value if isinstance(value, list) else [value]
+    out: dict[str, Any] = {}
+    for index, entry in enumerate(formats):
+        kind = entry.get("type") if isinstance(entry, dict) else None
+        if kind in ("audio", "image", "video"):
+            where = f"response_format[{index}]" if isinstance(value, list) else "response_format"
+            raise InvalidRequest(f"{where}: OGX's models answer in text only", param=where)
+        if kind != "text":
+            out["response_format"] = entry  # a JSON schema (or not: the translation says so)
+        elif entry.get("mime_type") == "application/json":
+            out["response_mime_type"] = "application/json"
+            if entry.get("schema") is not None:
+                out["response_format"] = entry["schema"]
+    return out
 
 
 def _is_step_list(value: Any) -> bool:
