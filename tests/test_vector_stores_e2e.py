@@ -1,6 +1,6 @@
 """Vector stores end to end: the official `openai` SDK against `ogx run starter` (embeddings by
 the embedded all-MiniLM-L6-v2, `inline::minilm`; indexes in `inline::faiss`) — upload, attach,
-poll, search, restart, detach — and every bad input answered with a clear 4xx."""
+poll, search, restart, detach, delete the file — and every bad input answered with a clear 4xx."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def top_file(client: openai.OpenAI, store_id: str, query: str) -> str:
 
 
 def test_bad_inputs_get_clear_client_errors(server) -> None:
-    """Runs first, on the server the next test then restarts."""
+    """Runs first, on the server the last test then restarts."""
     client = sdk(server)
     store = client.vector_stores.create(name="bad inputs")
     with pytest.raises(openai.NotFoundError, match="file-missing"):
@@ -78,6 +78,28 @@ def test_bad_inputs_get_clear_client_errors(server) -> None:
     )
     assert broken.status == "failed" and broken.last_error.code == "invalid_file"
     assert client.vector_stores.retrieve(store.id).status == "completed"
+    server.assert_no_server_errors()
+
+
+def test_a_deleted_file_leaves_the_store(server) -> None:
+    """Deleting a file through the Files API removes it from every vector store it was in."""
+    client = sdk(server)
+    file_id = upload(client, "espresso.md", DOCUMENTS["espresso.md"].encode())
+    store = client.vector_stores.create(name="deleting")
+    client.vector_stores.files.create_and_poll(
+        vector_store_id=store.id, file_id=file_id, poll_interval_ms=100
+    )
+    assert top_file(client, store.id, "How often should I descale my coffee machine?") == "espresso.md"
+
+    assert client.files.delete(file_id).deleted is True
+    for mode in ("vector", "keyword"):
+        page = client.vector_stores.search(
+            store.id, query="descale the espresso machine", extra_body={"search_mode": mode}
+        )
+        assert page.data == [], mode
+    assert list(client.vector_stores.files.list(store.id)) == []
+    store = client.vector_stores.retrieve(store.id)
+    assert store.file_counts.total == 0 and store.usage_bytes == 0
     server.assert_no_server_errors()
 
 

@@ -28,8 +28,8 @@ class FakePlugin:
         return [fake_provider_spec(), fake_vector_io_spec(), scripted_provider_spec()]
 
 
-def fake_plugins() -> PluginManager:
-    return PluginManager(load_entry_points=False, plugins=[(FAKE_PLUGIN, FakePlugin())], environ={})
+def fake_plugins(*extra: tuple[PluginInfo, Any]) -> PluginManager:
+    return PluginManager(load_entry_points=False, plugins=[(FAKE_PLUGIN, FakePlugin()), *extra], environ={})
 
 
 AppFactory = Callable[..., AbstractAsyncContextManager[tuple[httpx.AsyncClient, FastAPI]]]
@@ -38,12 +38,15 @@ AppFactory = Callable[..., AbstractAsyncContextManager[tuple[httpx.AsyncClient, 
 @pytest.fixture
 def serve(tmp_path: Path) -> AppFactory:
     """`async with serve(run_config_dict) as (client, app)`: the app started, an httpx client on it.
-    Storage defaults to an SQLite file in the test's tmp dir (shared by successive serves)."""
+    Storage defaults to an SQLite file in the test's tmp dir (shared by successive serves).
+    Further `(PluginInfo, plugin)` pairs add real plugins (e.g. `ogx_faiss.plugin`)."""
 
     @asynccontextmanager
-    async def start(tree: dict[str, Any]) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    async def start(
+        tree: dict[str, Any], *plugins: tuple[PluginInfo, Any]
+    ) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
         tree = {"version": 2, "name": "test", "storage": {"url": f"sqlite:///{tmp_path}/ogx.db"}, **tree}
-        app = create_app(parse_run_config(tree, environ={}), plugins=fake_plugins())
+        app = create_app(parse_run_config(tree, environ={}), plugins=fake_plugins(*plugins))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://ogx.test") as client:

@@ -99,6 +99,14 @@ async def test_unknown_model_is_404_not_found_error(serve, fake_inference):
         (orjson.dumps(MESSAGE | {"max_tokens": 0}), "max_tokens"),
         (orjson.dumps(MESSAGE | {"messages": [{"role": "system", "content": "x"}]}), "messages[0].role"),
         (orjson.dumps(MESSAGE | {"temperature": 1.5}), "temperature"),
+        # Bodies of 1 KB and more are parsed by orjson first: the same answers.
+        (b'{"model": "fake/fake-llm", "system": "' + b"x" * 2000 + b'", not json', "not valid JSON"),
+        (b"[" + b"1, " * 1000 + b"2]", "JSON object"),
+        (orjson.dumps(MESSAGE | {"system": "x" * 2000, "temperature": 1.5}), "temperature"),
+        (
+            orjson.dumps(MESSAGE | {"tools": [{"name": "t", "description": "x" * 2000}]}),
+            "tools[0].input_schema",
+        ),
     ],
 )
 async def test_malformed_bodies_are_400_invalid_request_error(serve, fake_inference, body, needle):

@@ -242,6 +242,7 @@ class FakeVectorIOConfig(BaseModel):
     persist_path: str | None = Field(default=None, description="a JSON file the indexes are saved to")
     fail_insert: str | None = Field(default=None, description="an ogx_api.errors class name to raise")
     insert_delay: float = Field(default=0.0, description="seconds each insert takes (to test races)")
+    fail_delete: str | None = Field(default=None, description="an ogx_api.errors class name to raise")
 
 
 _WORDS = re.compile(r"\w+")
@@ -255,6 +256,7 @@ class FakeVectorIOProvider(BaseProvider):
         self.config = config
         self.indexes: dict[str, tuple[int, dict[str, Chunk]]] = {}
         self.inserts = 0  # insert calls received
+        self.inserted = 0  # insert calls that finished writing
 
     async def start(self) -> None:
         path = self._path()
@@ -292,6 +294,7 @@ class FakeVectorIOProvider(BaseProvider):
             check_embedding(chunk.embedding, dimension, f"chunk {chunk.chunk_id!r}")
         stored.update({chunk.chunk_id: chunk for chunk in chunks})
         self._save()
+        self.inserted += 1
 
     async def query(self, index_id: str, query: VectorQuery) -> list[ScoredChunk]:
         check_query(query)
@@ -319,6 +322,7 @@ class FakeVectorIOProvider(BaseProvider):
         return finish_query(query, vector, keyword)
 
     async def delete_file(self, index_id: str, file_id: str) -> None:
+        _maybe_fail(self.config.fail_delete)
         if index_id in self.indexes:
             stored = self.indexes[index_id][1]
             for chunk_id in [c.chunk_id for c in stored.values() if c.file_id == file_id]:

@@ -277,7 +277,7 @@ def _add_tools(body: m.CountTokensRequest, payload: dict[str, Any]) -> None:
 
 def _function(tool: m.ToolParam, where: str) -> dict[str, Any]:
     _check_options(tool, where)
-    schema = {k: v for k, v in tool.input_schema.model_dump().items() if v is not None or k == "type"}
+    schema = _schema(tool.input_schema)
     function: dict[str, Any] = {"name": tool.name, "parameters": schema}
     description = tool.description or ""
     if tool.input_examples:
@@ -288,6 +288,13 @@ def _function(tool: m.ToolParam, where: str) -> dict[str, Any]:
     if tool.strict is not None:
         function["strict"] = tool.strict
     return function
+
+
+def _schema(schema: m.InputSchemaParam) -> dict[str, Any]:
+    # The schema as it came, its nested values shared rather than copied: a deep `model_dump`
+    # per tool was most of the translation's cost for tool-heavy requests (Claude Code's).
+    merged = {**schema.__dict__, **(schema.__pydantic_extra__ or {})}
+    return {k: v for k, v in merged.items() if v is not None or k == "type"}
 
 
 def _check_options(tool: Any, where: str) -> None:
@@ -306,7 +313,9 @@ def _check_options(tool: Any, where: str) -> None:
 
 def _reasoning_effort(body: m.CountTokensRequest) -> str | None:
     thinking = body.thinking
-    if isinstance(thinking, m.ThinkingConfigDisabledParam):
+    if (thinking is None and body.output_config is None) or isinstance(
+        thinking, m.ThinkingConfigDisabledParam
+    ):
         return None
     effort = body.output_config.effort if body.output_config is not None else None
     if effort is not None:
@@ -344,7 +353,8 @@ def new_message_id() -> str:
 
 def thinking_omitted(body: m.CountTokensRequest) -> bool:
     """`thinking.display: omitted`: thinking blocks come back empty (with their signature)."""
-    return getattr(body.thinking, "display", None) == "omitted"
+    thinking = body.thinking
+    return thinking is not None and getattr(thinking, "display", None) == "omitted"
 
 
 def to_message(

@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ogx.config import RunConfig
 from ogx.files.localfs import PROVIDER_TYPE as LOCALFS
 from ogx.files.localfs import LocalFSConfig, LocalFSProvider, default_files_dir
-from ogx.files.service import FileInfo, FilesService, StagedFile
+from ogx.files.service import FileDependent, FileInfo, FilesService, StagedFile
 from ogx_api import Api
 
 DEFAULT_PROVIDER_ID = "localfs"
 
 __all__ = [
     "DEFAULT_PROVIDER_ID",
+    "FileDependent",
     "FileInfo",
     "FilesService",
     "StagedFile",

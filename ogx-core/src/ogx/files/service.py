@@ -9,12 +9,12 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ogx.storage import tables
 from ogx.storage.pagination import Order, check_limit, page
@@ -77,6 +77,25 @@ class StagedFile:
     owner: str | None
 
 
+class FileDependent(Protocol):
+    """Data derived from files that must leave with them (a vector store's chunks and rows).
+    Deleting a file (by request or by expiry) calls, in order:
+
+    1. `before_file_delete(file)`: nothing is deleted yet; remove what is safe to remove twice
+       (index entries). Raising stops the delete: the file stays, and deleting it again retries.
+    2. `delete_file_rows(conn, file)`: inside the transaction that deletes the file's row;
+       delete the rows that refer to it. Returns what step 3 needs.
+    3. `after_file_delete(file, state)`: after that transaction committed; cleanup that must
+       not fail the delete (errors are logged), e.g. what a concurrent writer added meanwhile.
+    """
+
+    async def before_file_delete(self, file: FileInfo) -> None: ...
+
+    async def delete_file_rows(self, conn: AsyncConnection, file: FileInfo) -> Any: ...
+
+    async def after_file_delete(self, file: FileInfo, state: Any) -> None: ...
+
+
 class FilesService:
     def __init__(
         self,
@@ -96,6 +115,12 @@ class FilesService:
         self.clock = clock
         self._sweep_interval = sweep_interval
         self._sweeper: asyncio.Task[None] | None = None
+        self._dependents: list[FileDependent] = []
+
+    def add_dependent(self, dependent: FileDependent) -> None:
+        """Tell `dependent` of every file deletion from now on (register before `start`, whose
+        sweeper deletes expired files)."""
+        self._dependents.append(dependent)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -237,11 +262,7 @@ class FilesService:
     # -- deleting -----------------------------------------------------------------------------
 
     async def delete(self, file_id: str, owner: str | None) -> dict[str, Any]:
-        info = await self.info(file_id, owner)
-        async with self._engine.begin() as conn:
-            deleted = (await conn.execute(_table.delete().where(_table.c.id == info.id))).rowcount
-        if deleted:  # else a concurrent delete (or the sweep) got there first and removes the bytes
-            await self._delete_bytes(info)
+        await self._delete(await self.info(file_id, owner))
         return {"id": file_id, "object": "file", "deleted": True}
 
     async def sweep_expired(self) -> int:
@@ -256,14 +277,28 @@ class FilesService:
                         sa.select(_table).where(_table.c.expires_at <= now).limit(_SWEEP_BATCH)
                     )
                 ).all()
+            failed = False
             for row in rows:
-                async with self._engine.begin() as conn:
-                    deleted = (await conn.execute(_table.delete().where(_table.c.id == row.id))).rowcount
-                if deleted:
-                    await self._delete_bytes(_info(row))
-                    removed += 1
-            if len(rows) < _SWEEP_BATCH:
+                try:
+                    removed += await self._delete(_info(row))
+                except Exception:  # e.g. a vector_io provider down: the next sweep tries again
+                    logger.exception("file %s: deleting the expired file failed", row.id)
+                    failed = True
+            if failed or len(rows) < _SWEEP_BATCH:  # (a failed row would be selected again)
                 return removed
+
+    async def hold(self, conn: AsyncConnection, file_ids: Sequence[str], owner: str | None) -> set[str]:
+        """Which of `file_ids` exist for `owner`, their rows locked until `conn`'s transaction
+        ends (PostgreSQL `FOR UPDATE`; SQLite's write transactions run one at a time anyway):
+        rows written in that transaction that refer to them are seen by a concurrent delete,
+        which waits for it."""
+        query = (
+            sa.select(_table.c.id)
+            .where(_table.c.id.in_(file_ids), *self._visible(owner))
+            .order_by(_table.c.id)  # one lock order for every transaction: no deadlock
+            .with_for_update()
+        )
+        return set((await conn.execute(query)).scalars())
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -273,6 +308,25 @@ class FilesService:
             _table.c.owner.is_not_distinct_from(owner),
             sa.or_(_table.c.expires_at.is_(None), _table.c.expires_at > now),
         ]
+
+    async def _delete(self, info: FileInfo) -> bool:
+        """Dependents first (a failure there leaves the file as it was, to delete again), then
+        the file's row and the rows referring to it in one transaction, then the bytes. Whether
+        this call removed the row (else a concurrent delete did, and removes the bytes)."""
+        for dependent in self._dependents:
+            await dependent.before_file_delete(info)
+        async with self._engine.begin() as conn:
+            # The file's row first: on PostgreSQL this waits for a transaction holding it (`hold`).
+            deleted = (await conn.execute(_table.delete().where(_table.c.id == info.id))).rowcount
+            states = [await dependent.delete_file_rows(conn, info) for dependent in self._dependents]
+        for dependent, state in zip(self._dependents, states, strict=True):
+            try:
+                await dependent.after_file_delete(info, state)
+            except Exception:  # the file is deleted; what is left behind is logged
+                logger.exception("file %s: cleaning up after its deletion failed", info.id)
+        if deleted:
+            await self._delete_bytes(info)
+        return bool(deleted)
 
     async def _delete_bytes(self, info: FileInfo) -> None:
         provider = self._providers.get(info.provider_id)

@@ -20,24 +20,41 @@ _documented: dict[str, Any] = {}
 _components: dict[str, Any] = {}
 
 
-async def parse_body(request: Request, model: type[M]) -> M:
-    return parse_json(await request.body(), model)
+# Past this size a body is parsed by orjson and its objects validated, for models whose unions
+# pick their member with a function (pydantic must build Python objects to call it): measured on
+# a Messages body with 20 tools, 151 µs from JSON against 82 µs this way; below it, pydantic's own
+# JSON parsing is the faster (2.5 against 3.0 µs for a one-line request).
+_PARSED_FIRST_FROM = 1024
 
 
-def parse_json(body: bytes, model: type[M]) -> M:
+async def parse_body(request: Request, model: type[M], *, parse_large_first: bool = False) -> M:
+    """The body as `model`. `parse_large_first`: see `_PARSED_FIRST_FROM`."""
+    return parse_json(await request.body(), model, parse_large_first=parse_large_first)
+
+
+def parse_json(body: bytes, model: type[M], *, parse_large_first: bool = False) -> M:
     """`body` as `model`, or an `InvalidRequest` naming the offending field."""
+    if parse_large_first and len(body) >= _PARSED_FIRST_FROM:
+        data = _json_object(body, None)
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise invalid_request(exc, data) from None
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise InvalidRequest(
-                f"request body is not valid JSON: {exc.errors()[0]['msg']}", code="invalid_json"
-            ) from None
-        if not isinstance(data, dict):
-            raise InvalidRequest("request body must be a JSON object", code="invalid_json") from None
-        raise invalid_request(exc, data) from None
+        raise invalid_request(exc, _json_object(body, exc)) from None
+
+
+def _json_object(body: bytes, failure: ValidationError | None) -> dict[str, Any]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        why = failure.errors()[0]["msg"] if failure is not None else str(exc)
+        raise InvalidRequest(f"request body is not valid JSON: {why}", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("request body must be a JSON object", code="invalid_json") from None
+    return data
 
 
 def request_body(model: type[BaseModel]) -> dict[str, Any]:

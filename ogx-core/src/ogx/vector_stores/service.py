@@ -9,13 +9,14 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ogx.file_processing import InvalidFile, file_kind, resolved
-from ogx.files import FilesService
+from ogx.files import FileInfo, FilesService
 from ogx.jobs import JobQueue
 from ogx.routing.inference import InferenceRouter
 from ogx.storage.pagination import Order, page
@@ -58,6 +59,7 @@ class VectorStoresService:
         self.providers = dict(providers)
         self.jobs = jobs
         self.clock = clock
+        files.add_dependent(self)  # deleting a file removes it from every store (OpenAI's deleteFile)
 
     async def start(self) -> None:
         from ogx.vector_stores.ingest import Ingestion
@@ -165,7 +167,8 @@ class VectorStoresService:
     ) -> dict[str, Any]:
         await self.store(store_id, owner)
         checked = await self._check_file(request.file_id, owner)
-        await self._attach_all(store_id, [request], [checked], owner=owner, batch_id=None)
+        if not await self._attach_all(store_id, [request], [checked], owner=owner, batch_id=None):
+            raise NotFound(f"file {request.file_id!r} not found", param="file_id")  # deleted meanwhile
         return await self.get_file(store_id, request.file_id, owner)
 
     async def get_file(self, store_id: str, file_id: str, owner: str | None) -> dict[str, Any]:
@@ -229,10 +232,10 @@ class VectorStoresService:
                 )
             ).all()
         if stored:
-            store = await self.store(store_id, owner)
-            await self.providers[store.provider_id].insert(
-                store_id, [stored_chunk(row, attributes) for row in stored]
-            )
+            provider = self.provider(await self.store(store_id, owner))
+            await provider.insert(store_id, [stored_chunk(row, attributes) for row in stored])
+            if not await self._attached(store_id, file_id):  # detached (or its file deleted) meanwhile
+                await provider.delete_file(store_id, file_id)
         await self.touch(store_id)
         return await self.get_file(store_id, file_id, owner)
 
@@ -245,20 +248,8 @@ class VectorStoresService:
         await self.provider(store).delete_file(store_id, file_id)
         async with rows.write(self._engine) as conn:
             scope = sa.and_(rows.files.c.vector_store_id == store_id, rows.files.c.id == file_id)
-            job_ids = await self._in_progress_jobs(conn, scope)
-            await conn.execute(rows.files.delete().where(scope))
-            await conn.execute(
-                rows.chunks.delete().where(
-                    rows.chunks.c.vector_store_id == store_id, rows.chunks.c.file_id == file_id
-                )
-            )
-        await self._cancel_jobs(job_ids)
-        # An ingestion that inserts after this point finds its row gone and takes its chunks out
-        # again; one that inserted before it is undone here.
-        try:
-            await self.provider(store).delete_file(store_id, file_id)
-        except OGXError:
-            logger.exception("vector store %s: removing chunks of detached file %s failed", store_id, file_id)
+            detached = await self._detach_rows(conn, file_id, scope)
+        await self._after_detach(file_id, detached)
         return {"id": file_id, "object": "vector_store.file.deleted", "deleted": True}
 
     async def file_content(self, store_id: str, file_id: str, owner: str | None) -> dict[str, Any]:
@@ -325,6 +316,31 @@ class VectorStoresService:
         for file_id in file_ids:
             await self.providers[store.provider_id].delete_file(store_id, file_id)
         return await self.get_batch(store_id, batch_id, owner)
+
+    # -- a file deleted through the Files API (`FileDependent`, called by FilesService) -------
+
+    async def before_file_delete(self, file: FileInfo) -> None:
+        """Its chunks leave every index holding them; a failing provider stops the delete."""
+        async with self._engine.connect() as conn:
+            stores = (await conn.execute(_stores_where(_in_owners_stores(file)))).all()
+        for store in stores:
+            provider = self.providers.get(store.provider_id)
+            if provider is None:
+                logger.warning(
+                    "vector store %s: vector_io provider %r is not configured; chunks of deleted file %s "
+                    "are left in its index",
+                    store.id,
+                    store.provider_id,
+                    file.id,
+                )
+            else:
+                await provider.delete_file(store.id, file.id)
+
+    async def delete_file_rows(self, conn: AsyncConnection, file: FileInfo) -> _Detached:
+        return await self._detach_rows(conn, file.id, _in_owners_stores(file))
+
+    async def after_file_delete(self, file: FileInfo, state: _Detached) -> None:
+        await self._after_detach(file.id, state)
 
     # -- search -------------------------------------------------------------------------------
 
@@ -462,15 +478,20 @@ class VectorStoresService:
         *,
         owner: str | None,
         batch_id: str | None,
-    ) -> None:
+    ) -> list[str]:
         """Rows first (in one transaction, replacing earlier attachments of the same files),
-        then a job per file; a crash between the two is repaired at start-up."""
+        then a job per file; a crash between the two is repaired at start-up. A file deleted
+        since it was checked is left out (as if deleted just after); returns the files attached."""
         if not entries:
-            return
+            return []
         now_ns = self.clock()
         job_ids = []
         async with rows.write(self._engine) as conn:
-            ids = [e.file_id for e in entries]
+            present = await self.files.hold(conn, [e.file_id for e in entries], owner)
+            kept = [(e, c) for e, c in zip(entries, checked, strict=True) if e.file_id in present]
+            if not kept:
+                return []
+            ids = [e.file_id for e, _ in kept]
             scope = sa.and_(rows.files.c.vector_store_id == store_id, rows.files.c.id.in_(ids))
             job_ids = await self._in_progress_jobs(conn, scope)
             await conn.execute(rows.files.delete().where(scope))
@@ -491,12 +512,13 @@ class VectorStoresService:
                         "batch_id": batch_id,
                         "job_id": None,
                     }
-                    for position, (entry, (filename, _)) in enumerate(zip(entries, checked, strict=True))
+                    for position, (entry, (filename, _)) in enumerate(kept)
                 ],
             )
         await self._cancel_jobs(job_ids)
-        await self._submit(store_id, [e.file_id for e in entries], owner)
+        await self._submit(store_id, ids, owner)
         await self.touch(store_id)
+        return ids
 
     async def _submit(self, store_id: str, file_ids: Sequence[str], owner: str | None) -> None:
         payloads = [{"vector_store_id": store_id, "file_id": file_id} for file_id in file_ids]
@@ -526,6 +548,43 @@ class VectorStoresService:
                 "vector store %s: resubmitting the ingestion of %s (its job was lost)", store_id, file_id
             )
             await self._submit(store_id, [file_id], owner)
+
+    async def _detach_rows(
+        self, conn: AsyncConnection, file_id: str, scope: sa.ColumnElement[bool]
+    ) -> _Detached:
+        """Delete the file's attachment rows in `scope` and the chunks stored for them."""
+        held = (await conn.execute(_stores_where(scope))).all()
+        job_ids = await self._in_progress_jobs(conn, scope)
+        await conn.execute(rows.files.delete().where(scope))
+        await conn.execute(
+            rows.chunks.delete().where(
+                rows.chunks.c.vector_store_id.in_([store.id for store in held]),
+                rows.chunks.c.file_id == file_id,
+            )
+        )
+        return _Detached(stores=list(held), job_ids=job_ids)
+
+    async def _after_detach(self, file_id: str, detached: _Detached) -> None:
+        """Stop the file's ingestion, then take its chunks out of the indexes once more: an
+        ingestion inserting after this finds its row gone and removes them itself; one that
+        inserted before is undone here."""
+        await self._cancel_jobs(detached.job_ids)
+        for store in detached.stores:
+            provider = self.providers.get(store.provider_id)
+            try:
+                if provider is not None:
+                    await provider.delete_file(store.id, file_id)
+            except OGXError:
+                logger.exception(
+                    "vector store %s: removing chunks of detached file %s failed", store.id, file_id
+                )
+
+    async def _attached(self, store_id: str, file_id: str) -> bool:
+        async with self._engine.connect() as conn:
+            query = sa.select(rows.files.c.id).where(
+                rows.files.c.vector_store_id == store_id, rows.files.c.id == file_id
+            )
+            return (await conn.execute(query)).first() is not None
 
     async def _in_progress_jobs(self, conn: AsyncConnection, scope: sa.ColumnElement[bool]) -> list[str]:
         query = sa.select(rows.files.c.job_id).where(
@@ -577,6 +636,30 @@ class VectorStoresService:
                 f"file batch {batch_id!r} not found in vector store {store_id!r}", param="batch_id"
             )
         return row
+
+
+def _in_owners_stores(file: FileInfo) -> sa.ColumnElement[bool]:
+    """The file's attachments (a file attaches only to stores of its own owner)."""
+    owners_stores = sa.select(rows.stores.c.id).where(rows.stores.c.owner.is_not_distinct_from(file.owner))
+    return sa.and_(rows.files.c.id == file.id, rows.files.c.vector_store_id.in_(owners_stores))
+
+
+def _stores_where(scope: sa.ColumnElement[bool]) -> sa.Select[str, str]:
+    """The stores (id, provider id) of the attachment rows in `scope`."""
+    return (
+        sa.select(rows.stores.c.id, rows.stores.c.provider_id)
+        .join(rows.files, rows.files.c.vector_store_id == rows.stores.c.id)
+        .where(scope)
+    )
+
+
+@dataclass(frozen=True)
+class _Detached:
+    """What detaching a file deleted: the stores it left (id, provider id) and its ingestion jobs
+    still running."""
+
+    stores: list[Any]
+    job_ids: list[str]
 
 
 class _Row:

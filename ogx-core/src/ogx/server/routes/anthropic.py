@@ -80,7 +80,7 @@ def _echo_version(response: Response, version: bytes) -> Response:
     summary="Create a message (Anthropic Messages API; JSON, or SSE events when stream is true)",
 )
 async def create_message(request: Request) -> Response:
-    body = await parse_body(request, CreateMessageRequest)
+    body = await parse_body(request, CreateMessageRequest, parse_large_first=True)
     result = await _service(request).create(body, await request.body(), owner(request))
     if body.stream:
         stream = await sse_response(result, encode=_same, on_error=error_event, done=None)  # type: ignore[arg-type]
@@ -95,6 +95,6 @@ async def create_message(request: Request) -> Response:
     summary="Count the input tokens of a message (the backend's count, else an estimate marked `estimated`)",
 )
 async def count_message_tokens(request: Request) -> Response:
-    body = await parse_body(request, CountTokensRequest)
+    body = await parse_body(request, CountTokensRequest, parse_large_first=True)
     result = await _service(request).count_tokens(body, await request.body())
     return _echo_version(json_response(result), _version(request))

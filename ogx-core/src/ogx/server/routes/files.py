@@ -117,7 +117,9 @@ async def retrieve_file_content(request: Request, file_id: str) -> Response:
 
 
 @router.delete(
-    "/files/{file_id}", responses=response_schema("FileDeleted", FileDeleted), summary="Delete a file"
+    "/files/{file_id}",
+    responses=response_schema("FileDeleted", FileDeleted),
+    summary="Delete a file and remove it from all vector stores",
 )
 async def delete_file(request: Request, file_id: str) -> Response:
     return json_response(await services(request).files.delete(file_id, owner(request)))
