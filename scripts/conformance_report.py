@@ -40,6 +40,8 @@ SPEC_FILES = {
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 MAX_DEPTH = 7
+GOOGLE_VERSIONS = ("v1beta", "v1alpha")  # the prefixes OGX serves Google's `/{api_version}` paths at
+ALIAS = "x-ogx-alias-of"  # marks an operation that repeats another path's (not counted twice)
 SCALARS = {"string", "number", "integer", "boolean", "null"}
 
 
@@ -355,15 +357,17 @@ def _normal(path: str) -> str:
 
 def vendor_path(api_paths: dict[str, dict[str, str]], ours: str) -> tuple[str, str] | None:
     """(api, vendor path) for one of our paths, or None for our own (native) endpoints.
-    OpenAI's spec has no `/v1` prefix; Google's has `/{api_version}`; Anthropic's has `/v1`.
+    OpenAI's spec has no `/v1` prefix; Google's has `/{api_version}` (OGX's `/v1beta`, `/v1alpha`);
+    Anthropic's has `/v1`.
     A path both OpenAI and Anthropic describe (`/v1/models`, `/v1/files`) is OpenAI's at OGX."""
     key = _normal(ours)
     if key.startswith("/v1/") and key[3:] in api_paths["openai"]:
         return "openai", api_paths["openai"][key[3:]]
     if key in api_paths["anthropic"]:
         return "anthropic", api_paths["anthropic"][key]
-    if key.startswith("/v1alpha/") and "/{}" + key[8:] in api_paths["google"]:
-        return "google", api_paths["google"]["/{}" + key[8:]]
+    version, _, rest = key[1:].partition("/")
+    if version in GOOGLE_VERSIONS and "/{}/" + rest in api_paths["google"]:
+        return "google", api_paths["google"]["/{}/" + rest]
     return None
 
 
@@ -397,8 +401,8 @@ def compare(
         api, theirs = mapped
         vendor_item = vendors[api]["paths"][theirs]
         for method in METHODS:
-            if method not in item or method not in vendor_item:
-                continue
+            if method not in item or method not in vendor_item or ALIAS in item[method]:
+                continue  # an alias repeats an operation counted at its own path
             endpoint = f"{method.upper()} {path}"
             for where in ("request", "response"):
                 v_schema = _json_schema(vendor_item[method], docs[api], where == "response")

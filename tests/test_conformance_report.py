@@ -53,7 +53,8 @@ def test_every_served_vendor_api_has_a_baseline(summary):
 
 def test_the_served_apis_are_found(summary):
     assert "POST /v1/chat/completions" in summary["openai"]["endpoints"]
-    assert "POST /v1alpha/interactions" in summary["google"]["endpoints"]
+    assert "POST /v1beta/interactions" in summary["google"]["endpoints"]
+    assert "POST /v1alpha/interactions" not in summary["google"]["endpoints"], "an alias is not counted twice"
     assert summary["google"]["percent"] >= 98.0
 
 
@@ -231,10 +232,12 @@ def test_paths_map_to_each_vendors_prefix():
     assert report.vendor_path(paths, "/v1/models") == ("openai", "/models"), "OGX's /v1/models is OpenAI's"
     assert report.vendor_path(paths, "/v1/files/{id}") == ("openai", "/files/{file_id}")
     assert report.vendor_path(paths, "/v1/messages") == ("anthropic", "/v1/messages")
-    assert report.vendor_path(paths, "/v1alpha/interactions/{id}") == (
-        "google",
-        "/{api_version}/interactions/{id}",
-    )
+    for version in ("v1beta", "v1alpha"):
+        assert report.vendor_path(paths, f"/{version}/interactions/{{id}}") == (
+            "google",
+            "/{api_version}/interactions/{id}",
+        )
+    assert report.vendor_path(paths, "/v1beta/connectors/{id}") is None
     assert report.vendor_path(paths, "/v1/health") is None
 
 

@@ -1,21 +1,27 @@
-"""`/v1alpha/interactions` served in-process over the fake provider: create (JSON and SSE),
-conversation state, GET/DELETE/cancel, errors in Google's envelope."""
+"""`/v1beta/interactions` (and its alias `/v1alpha/interactions`) served in-process over the fake
+provider: create (JSON and SSE), conversation state, GET/DELETE/cancel, errors in Google's envelope;
+and `Api-Revision: 2026-05-20` (google-genai 2.x): the same interactions shown as `steps`, with
+`step.*` events and steps accepted as `input` (also over the scripted backend)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from typing import Any
 
 import orjson
 import pytest
 from pydantic import TypeAdapter
 
 from ogx.google.schema import Interaction
+from ogx_api.testing.scripted import Reply, Rule, ScriptedBackend, ToolCall
 
 pytestmark = pytest.mark.asyncio
 
 MODEL = "fake/fake-llm"
-URL = "/v1alpha/interactions"
+URL = "/v1beta/interactions"
+ALIAS = "/v1alpha/interactions"
 INTERACTION = TypeAdapter(Interaction)
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -273,9 +279,33 @@ async def test_malformed_request_is_400_naming_the_field(serve, fake_inference, 
 async def test_body_that_is_not_json_is_400_in_googles_envelope(serve, fake_inference):
     async with serve(fake_inference()) as (client, _):
         response = await client.post(URL, content=b"{nope")
-        unknown_route = await client.get("/v1alpha/nothing-here")
+        unknown_routes = [await client.get(f"/{version}/nothing-here") for version in ("v1beta", "v1alpha")]
+        connector = await client.get("/v1beta/connectors/nope")  # OGX's own API under /v1beta
     assert response.status_code == 400 and set(response.json()["error"]) == {"code", "message"}
-    assert unknown_route.status_code == 404 and set(unknown_route.json()["error"]) == {"code", "message"}
+    for unknown_route in unknown_routes:
+        assert unknown_route.status_code == 404 and set(unknown_route.json()["error"]) == {"code", "message"}
+    assert connector.status_code == 404 and set(connector.json()["error"]) == {
+        "message",
+        "type",
+        "param",
+        "code",
+    }
+
+
+async def test_the_v1alpha_alias_serves_the_same_interactions(serve, fake_inference):
+    async with serve(fake_inference()) as (client, _):
+        created = (await client.post(ALIAS, json={"model": MODEL, "input": "hello"})).json()
+        continued = await client.post(
+            URL, json={"model": MODEL, "input": "again", "previous_interaction_id": created["id"]}
+        )
+        fetched = await client.get(f"{ALIAS}/{continued.json()['id']}")
+        bad = await client.post(ALIAS, json={"model": MODEL})
+        deleted = await client.delete(f"{ALIAS}/{created['id']}")
+        gone = await client.get(f"{URL}/{created['id']}")
+    assert created["outputs"] == [{"type": "text", "text": "echo: hello"}]
+    assert continued.status_code == 200 and fetched.json() == continued.json()
+    assert bad.status_code == 400 and set(bad.json()["error"]) == {"code", "message"}
+    assert deleted.status_code == 200 and gone.status_code == 404
 
 
 @pytest.mark.parametrize("headers", [{"x-goog-api-key": "k"}, {"authorization": "Bearer k"}, {}])
@@ -291,8 +321,186 @@ async def test_openapi_documents_the_interactions_routes(serve, fake_inference):
     paths = document["paths"]
     assert {"post"} <= set(paths[URL]) and {"get", "delete"} <= set(paths[f"{URL}/{{id}}"])
     assert "post" in paths[f"{URL}/{{id}}/cancel"]
+    assert paths[ALIAS]["post"]["x-ogx-alias-of"] == URL
+    assert paths[f"{ALIAS}/{{id}}"]["get"]["x-ogx-alias-of"] == f"{URL}/{{id}}"
+    assert "x-ogx-alias-of" not in paths[URL]["post"]
     schemas = document["components"]["schemas"]
     assert {"model", "input", "generation_config", "previous_interaction_id"} <= set(
         schemas["CreateInteractionRequest"]["properties"]
     )
     assert set(schemas["GoogleErrorBody"]["properties"]) == {"error"}
+
+
+# -- Api-Revision 2026-05-20: steps ---------------------------------------------------------
+
+STEPS = {"Api-Revision": "2026-05-20"}
+SCRIPTED = "scripted/scripted"
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+def _collapsed(events: list[dict[str, Any]]) -> list[str]:
+    """Event types, with a run of deltas as one."""
+    kinds = [e["event_type"] for e in events]
+    return [k for i, k in enumerate(kinds) if not (k == "step.delta" and kinds[i - 1] == k)]
+
+
+async def test_an_interaction_is_shown_as_steps(serve, fake_inference):
+    async with serve(fake_inference()) as (client, _):
+        created = await client.post(URL, json={"model": MODEL, "input": "hello"}, headers=STEPS)
+        interaction_id = created.json()["id"]
+        as_steps = await client.get(f"{URL}/{interaction_id}", headers=STEPS)
+        as_outputs = await client.get(f"{URL}/{interaction_id}")
+    assert created.status_code == 200, created.text
+    body = created.json()
+    assert body["steps"] == [{"type": "model_output", "content": [{"type": "text", "text": "echo: hello"}]}]
+    assert "outputs" not in body and "role" not in body
+    assert body["status"] == "completed" and body["object"] == "interaction" and body["usage"]["total_tokens"]
+    assert as_steps.json() == body
+    assert as_outputs.json()["outputs"] == [{"type": "text", "text": "echo: hello"}], (
+        "stored once, shown both ways"
+    )
+
+
+async def test_steps_as_input_reach_the_model_as_turns(serve_scripted):
+    with ScriptedBackend([], models=["scripted"]) as backend:
+        async with serve_scripted(backend) as (_, http, _):
+            response = await http.post(
+                URL,
+                headers=STEPS,
+                json={
+                    "model": SCRIPTED,
+                    "store": True,
+                    "input": [
+                        {"type": "user_input", "content": [{"type": "text", "text": "Weather in Paris?"}]},
+                        {
+                            "type": "function_call",
+                            "id": "c1",
+                            "name": "get_weather",
+                            "arguments": {"city": "Paris"},
+                        },
+                        {
+                            "type": "function_result",
+                            "call_id": "c1",
+                            "name": "get_weather",
+                            "result": "sunny",
+                        },
+                        {"type": "model_output", "content": [{"type": "text", "text": "It is sunny."}]},
+                        {"type": "user_input", "content": [{"type": "text", "text": "Thanks"}]},
+                    ],
+                    "tools": [WEATHER],
+                },
+            )
+            stored = await http.get(f"{URL}/{response.json()['id']}?include_input=true", headers=STEPS)
+    assert response.status_code == 200, response.text
+    messages = backend.requests[-1]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant", "user"]
+    call = messages[1]["tool_calls"][0]["function"]
+    assert call["name"] == "get_weather" and json.loads(call["arguments"]) == {"city": "Paris"}
+    assert messages[2]["tool_call_id"] == "c1" and messages[2]["content"] == "sunny"
+    input_steps = stored.json()["input"]
+    assert [s["type"] for s in input_steps] == [
+        "user_input",
+        "function_call",
+        "function_result",
+        "model_output",
+        "user_input",
+    ]
+
+
+async def test_an_output_format_becomes_the_json_schema(serve_scripted):
+    schema = {"type": "object", "properties": {"colour": {"type": "string"}}, "required": ["colour"]}
+    text_format = {"type": "text", "mime_type": "application/json", "schema": schema}
+    with ScriptedBackend([], models=["scripted"]) as backend:
+        async with serve_scripted(backend) as (_, http, _):
+            listed = await http.post(
+                URL, headers=STEPS, json={"model": SCRIPTED, "input": "x", "response_format": [text_format]}
+            )
+            sent = backend.requests[-1]["response_format"]
+            image = await http.post(
+                URL,
+                headers=STEPS,
+                json={"model": SCRIPTED, "input": "x", "response_format": {"type": "image"}},
+            )
+    assert listed.status_code == 200, listed.text
+    assert sent == {"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
+    assert image.status_code == 400 and "response_format" in image.json()["error"]["message"]
+
+
+async def test_a_stream_is_step_events(serve_scripted):
+    rules = [
+        Rule(
+            tool="get_weather",
+            reply=Reply(reasoning="Look it up.", tool_calls=[ToolCall("get_weather", {"city": "Oslo"})]),
+        )
+    ]
+    with ScriptedBackend(rules, models=["scripted"]) as backend:
+        async with serve_scripted(backend) as (_, http, _):
+            body = {"model": SCRIPTED, "input": "Weather in Oslo?", "tools": [WEATHER], "stream": True}
+            streamed = await http.post(URL, json=body, headers=STEPS)
+            interaction_id = _events(streamed.text)[0]["interaction"]["id"]
+            replayed = await http.get(f"{URL}/{interaction_id}?stream=true", headers=STEPS)
+    assert streamed.status_code == 200, streamed.text
+    events = _events(streamed.text)
+    kinds = _collapsed(events)
+    assert kinds == [
+        "interaction.created",
+        "step.start",
+        "step.delta",
+        "step.stop",
+        "step.start",
+        "step.delta",
+        "step.stop",
+        "interaction.completed",
+    ]
+    assert events[1]["step"] == {"type": "thought"} and events[2]["delta"]["type"] == "thought_summary"
+    call = [e for e in events if e.get("index") == 1]
+    assert call[0] == {
+        "event_type": "step.start",
+        "index": 1,
+        "step": {
+            "type": "function_call",
+            "id": call[0]["step"]["id"],
+            "name": "get_weather",
+            "arguments": {},
+        },
+    }
+    assert call[1]["delta"]["type"] == "arguments_delta"
+    assert json.loads(call[1]["delta"]["arguments"]) == {"city": "Oslo"}
+    final = events[-1]["interaction"]
+    assert final["status"] == "requires_action" and "outputs" not in final
+    assert [s["type"] for s in final["steps"]] == ["thought", "function_call"]
+    assert _collapsed(_events(replayed.text)) == kinds, "a replay speaks the same revision"
+
+
+@pytest.mark.parametrize(
+    ("headers", "shape"),
+    [
+        ({"x-goog-api-client": "google-genai-sdk/2.34.0 gl-python/3.11.7"}, "steps"),  # sends no revision
+        ({"x-goog-api-client": "google-genai-sdk/1.75.0 gl-python/3.11.7"}, "outputs"),
+        ({"x-goog-api-client": "google-genai-sdk/2.34.0", "Api-Revision": "2025-12-01"}, "outputs"),
+        ({}, "outputs"),
+    ],
+)
+async def test_google_genai_2_gets_steps_without_asking(serve, fake_inference, headers, shape):
+    async with serve(fake_inference()) as (client, _):
+        response = await client.post(URL, json={"model": MODEL, "input": "x"}, headers=headers)
+    assert response.status_code == 200 and shape in response.json()
+
+
+async def test_a_malformed_revision_is_a_400_and_an_older_one_the_original(serve, fake_inference):
+    async with serve(fake_inference()) as (client, _):
+        bad = await client.post(URL, json={"model": MODEL, "input": "x"}, headers={"Api-Revision": "latest"})
+        older = await client.post(
+            URL, json={"model": MODEL, "input": "x"}, headers={"Api-Revision": "2025-12-01"}
+        )
+        bad_step = await client.post(
+            URL, json={"model": MODEL, "input": [{"type": "user_input", "content": 5}]}, headers=STEPS
+        )
+    assert bad.status_code == 400 and "Api-Revision" in bad.json()["error"]["message"]
+    assert set(bad.json()["error"]) == {"code", "message"}
+    assert older.status_code == 200 and "outputs" in older.json()
+    assert bad_step.status_code == 400 and "input" in bad_step.json()["error"]["message"]

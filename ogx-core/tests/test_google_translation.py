@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ogx.google import InteractionsService, InteractionStore
+from ogx.google import InteractionsService, InteractionStore, revision
 from ogx.google.schema import CreateInteractionRequest
 from ogx.google.translate import chat_request, input_turns
 from ogx.jobs import JobQueue, JobRunner
@@ -434,3 +434,16 @@ def test_function_result_given_as_text_blocks_and_single_content_input():
         "role": "system",
         "content": "s",
     }
+
+
+def test_consecutive_steps_of_one_side_share_a_turn():
+    steps = [
+        {"type": "user_input", "content": [{"type": "text", "text": "a"}]},
+        {"type": "image", "data": "AA==", "mime_type": "image/png"},
+        {"type": "thought", "summary": [{"type": "text", "text": "t"}]},
+        {"type": "model_output", "content": [{"type": "text", "text": "b"}]},
+    ]
+    assert revision.turns(steps) == [
+        {"role": "user", "content": [{"type": "text", "text": "a"}, steps[1]]},
+        {"role": "model", "content": [steps[2], {"type": "text", "text": "b"}]},
+    ]

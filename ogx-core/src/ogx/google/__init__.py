@@ -1,4 +1,4 @@
-"""The Google Interactions API (`/v1alpha/interactions`), translated to and from the internal
+"""The Google Interactions API (`/v1beta/interactions`, also at `/v1alpha`), translated to and from the internal
 OpenAI-shaped chat call."""
 
 from ogx.google.errors import google_envelope

@@ -186,7 +186,7 @@ InteractionsInput = Annotated[
 
 
 class CreateInteractionRequest(BaseModel):
-    """`POST /v1alpha/interactions` with a model (Google's `CreateModelInteractionParams`)."""
+    """`POST /v1beta/interactions` with a model (Google's `CreateModelInteractionParams`)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -157,16 +157,21 @@ def create_app(
     errors = ErrorLayer()
     errors.install(app)
     app.state.errors = errors
-    errors.register("/v1alpha", google_envelope)
+    # Google's namespaces; the OGX APIs served under them keep OpenAI's envelope.
+    for prefix in (google.PREFIX, *google.ALIASES):
+        errors.register(prefix, google_envelope)
     errors.register("/v1alpha/file-processors", openai_envelope)
+    errors.register("/v1beta/connectors", openai_envelope)
     errors.register("/v1/messages", anthropic_envelope)
     validators = provider_data_validators(prepared)
     if validators:
         app.add_middleware(ProviderDataMiddleware, validators=validators, errors=errors)
     # Routes are matched in order, each failed match costing µs: the hot paths first, and the
     # two Messages routes before the dozen of the OpenAI router that /v1/messages would try.
-    for module in (anthropic, openai_inference, models, inspect, google):
+    for module in (anthropic, openai_inference, models, inspect):
         app.include_router(module.router)
+    for router in google.routers:
+        app.include_router(router)
     app.include_router(files_routes.router)
     app.include_router(vector_stores_routes.router)
     app.include_router(vector_io.router)

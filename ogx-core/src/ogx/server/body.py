@@ -29,7 +29,11 @@ _PARSED_FIRST_FROM = 1024
 
 async def parse_body(request: Request, model: type[M], *, parse_large_first: bool = False) -> M:
     """The body as `model`. `parse_large_first`: see `_PARSED_FIRST_FROM`."""
-    body = await request.body()
+    return parse_json(await request.body(), model, parse_large_first=parse_large_first)
+
+
+def parse_json(body: bytes, model: type[M], *, parse_large_first: bool = False) -> M:
+    """`body` as `model`, or an `InvalidRequest` naming the offending field."""
     if parse_large_first and len(body) >= _PARSED_FIRST_FROM:
         data = _json_object(body, None)
         try:

@@ -1,47 +1,65 @@
-"""Google Interactions API: `/v1alpha/interactions` (create, get, delete, cancel).
+"""Google Interactions API: `/v1beta/interactions` (create, get, delete, cancel), also served at
+`/v1alpha/interactions`.
+
+`/v1beta` is where Google serves it (its spec's version, the default `api_version` of
+`google-genai`); `/v1alpha` is what a client that asks for it calls and what OGX served first.
+One set of handlers is mounted at each prefix; in the OpenAPI document the `/v1alpha` operations
+carry `x-ogx-alias-of`, naming the `/v1beta` path they repeat.
+
+A client that sends `Api-Revision: 2026-05-20` (google-genai 2.x) gets that revision's shapes
+(`steps` instead of `outputs`; `ogx.google.revision`).
 
 Google's SDK sends its key as `x-goog-api-key`; others send `Authorization: Bearer`. Both are
 accepted (the server has no authentication yet; when it does, it reads either header here)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ogx.google import revision
 from ogx.google.errors import stream_error
 from ogx.google.schema import CreateInteractionRequest, Interaction, InteractionErrorBody
 from ogx.google.stream import encode
-from ogx.server.body import parse_body, request_body, response_schema
+from ogx.server.body import parse_json, request_body, response_schema
 from ogx.server.errors import json_response
 from ogx.server.services import owner, services
 from ogx.server.sse import sse_response
 
-router = APIRouter(prefix="/v1alpha", tags=["google"])
+PREFIX = "/v1beta"
+ALIASES = ("/v1alpha",)
 
 _ERROR = {
     "default": response_schema("GoogleErrorBody", InteractionErrorBody, "Error, in Google's envelope")[200]
 }
 _INTERACTION = response_schema("Interaction", Interaction) | _ERROR
+_DELETED = response_schema("InteractionDeleted", dict[str, Any], "Deleted: an empty object") | _ERROR
 
 
-@router.post(
-    "/interactions",
-    openapi_extra=request_body(CreateInteractionRequest),
-    responses=_INTERACTION,
-    summary="Create an interaction (JSON, SSE when stream is true, or in the background)",
-)
 async def create_interaction(request: Request) -> Response:
-    body = await parse_body(request, CreateInteractionRequest)
+    steps = revision.wants_steps(request)
+    raw = await request.body()
+    body = parse_json(revision.request_body(raw) if steps else raw, CreateInteractionRequest)
     result = await services(request).interactions.create(body, owner(request))
     if isinstance(result, dict):
-        return json_response(result)
-    return await sse_response(result, encode=encode, on_error=stream_error, done=None)
+        return _interaction(result, steps)
+    return await _events(result, steps)
 
 
-@router.get("/interactions/{id}", responses=_INTERACTION, summary="Get a stored interaction")
+def _interaction(resource: dict[str, Any], steps: bool) -> Response:
+    return json_response(revision.interaction(resource) if steps else resource)
+
+
+async def _events(events: AsyncIterator[dict[str, Any]], steps: bool) -> Response:
+    return await sse_response(
+        events, encode=revision.encode if steps else encode, on_error=stream_error, done=None
+    )
+
+
 async def get_interaction(
     request: Request,
     id: str,
@@ -50,27 +68,61 @@ async def get_interaction(
     last_event_id: str | None = None,
 ) -> Response:
     interactions = services(request).interactions
+    steps = revision.wants_steps(request)
     if stream:
         events = await interactions.replay(
             id, owner(request), include_input=include_input, last_event_id=last_event_id
         )
-        return await sse_response(events, encode=encode, on_error=stream_error, done=None)
-    return json_response(await interactions.get(id, owner(request), include_input=include_input))
+        return await _events(events, steps)
+    return _interaction(await interactions.get(id, owner(request), include_input=include_input), steps)
 
 
-@router.delete(
-    "/interactions/{id}",
-    responses=response_schema("InteractionDeleted", dict[str, Any], "Deleted: an empty object") | _ERROR,
-    summary="Delete a stored interaction",
-)
 async def delete_interaction(request: Request, id: str) -> Response:
     return json_response(await services(request).interactions.delete(id, owner(request)))
 
 
-@router.post(
-    "/interactions/{id}/cancel",
-    responses=_INTERACTION,
-    summary="Cancel a background interaction that is still running",
-)
 async def cancel_interaction(request: Request, id: str) -> Response:
-    return json_response(await services(request).interactions.cancel(id, owner(request)))
+    steps = revision.wants_steps(request)
+    return _interaction(await services(request).interactions.cancel(id, owner(request)), steps)
+
+
+# (method, path, handler, responses, summary, request body)
+_ROUTES = (
+    (
+        "POST",
+        "/interactions",
+        create_interaction,
+        _INTERACTION,
+        "Create an interaction (JSON, SSE when stream is true, or in the background)",
+        request_body(CreateInteractionRequest),
+    ),
+    ("GET", "/interactions/{id}", get_interaction, _INTERACTION, "Get a stored interaction", {}),
+    ("DELETE", "/interactions/{id}", delete_interaction, _DELETED, "Delete a stored interaction", {}),
+    (
+        "POST",
+        "/interactions/{id}/cancel",
+        cancel_interaction,
+        _INTERACTION,
+        "Cancel a background interaction that is still running",
+        {},
+    ),
+)
+
+
+def interactions_router(prefix: str) -> APIRouter:
+    """The Interactions API under `prefix`; under an alias, each operation names its `PREFIX` path."""
+    router = APIRouter(prefix=prefix, tags=["google"])
+    for method, path, handler, responses, summary, body in _ROUTES:
+        alias = {} if prefix == PREFIX else {"x-ogx-alias-of": PREFIX + path}
+        router.add_api_route(
+            path,
+            handler,
+            methods=[method],
+            responses=responses,
+            summary=summary if not alias else f"{summary} (alias of {PREFIX}{path})",
+            openapi_extra=body | alias or None,
+        )
+    return router
+
+
+routers = [interactions_router(prefix) for prefix in (PREFIX, *ALIASES)]
