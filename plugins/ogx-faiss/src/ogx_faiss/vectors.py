@@ -8,8 +8,10 @@ skipped by an `IDSelector`; once dead positions reach `compact_dead_fraction` th
 rebuilt from the live vectors. Small candidate sets (small indexes, selective filters) are
 searched exactly with a matrix product instead of the graph.
 
-Snapshots are one `.npz` file (graph, labels, the store version they reflect), written to a
-temporary file, fsynced and renamed over the old one, so a crash leaves the old or the new.
+Snapshots are one `.npz` file (graph, labels, liveness, and the store version, identity and
+highest allocated label they reflect), written to a temporary file, fsynced and renamed over the
+old one, so a crash leaves the old or the new. A snapshot behind its store is brought up to date
+by `reconcile` plus `add` (see `ogx_faiss.recovery`).
 Not thread-safe: the caller serialises access.
 """
 
@@ -85,9 +87,7 @@ class VectorGraph:
             members.discard(position)
             if not members:
                 del self._groups[key]
-        dead = len(self._labels) - self.size
-        if dead and dead >= self.params.compact_dead_fraction * len(self._labels):
-            self._compact()
+        self.compact_if_due()
 
     # -- search ----------------------------------------------------------------------------
 
@@ -141,51 +141,75 @@ class VectorGraph:
 
     # -- snapshots -------------------------------------------------------------------------
 
-    def save(self, path: Path, version: int) -> None:
-        temp = path.with_name(f".{path.name}.tmp")
-        with temp.open("wb") as file:
-            np.savez(
-                file,
-                graph=faiss.serialize_index(self._graph),
-                labels=self._labels,
-                alive=self._alive,
-                version=np.int64(version),
-            )
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-        _fsync_directory(path.parent)
+    def snapshot(self, version: int, store_id: str, allocated: int) -> Snapshot:
+        """A copy of the graph as it is now, for store `version` of database `store_id` whose
+        highest allocated label is `allocated`; written by `Snapshot.write` (no need to hold
+        the index's lock for that)."""
+        return Snapshot(
+            faiss.serialize_index(self._graph),
+            self._labels.copy(),
+            self._alive.copy(),
+            version,
+            store_id,
+            allocated,
+        )
 
     @classmethod
-    def load(
-        cls, path: Path, version: int, dimension: int, params: GraphParams, rows: list[Row]
-    ) -> VectorGraph | None:
-        """The snapshot at `path` if it reflects store `version`, else None. `rows` are the
-        store's live chunks."""
+    def restore(
+        cls, path: Path, dimension: int, params: GraphParams, store_id: str
+    ) -> tuple[VectorGraph, Snapshot] | None:
+        """The graph saved at `path` from database `store_id`, not yet reconciled with the store
+        (see `reconcile`), and what the snapshot recorded; None when there is no usable one."""
         try:
             with np.load(path) as saved:
-                if int(saved["version"]) != version:
+                if str(saved["store_id"]) != store_id:
                     return None
-                graph = faiss.deserialize_index(saved["graph"])
-                labels, alive = saved["labels"], saved["alive"]
+                recorded = Snapshot(
+                    saved["graph"],
+                    saved["labels"],
+                    saved["alive"],
+                    int(saved["version"]),
+                    store_id,
+                    int(saved["allocated"]),
+                )
+            graph = faiss.deserialize_index(recorded.graph)
         except FileNotFoundError:
             return None
         except Exception as exc:  # numpy, zipfile and FAISS each raise their own on a damaged file
-            logger.warning("ignoring the damaged snapshot %s: %s", path, exc)
+            logger.warning("ignoring the damaged or outdated snapshot %s: %s", path, exc)
             return None
-        if graph.d != dimension or graph.ntotal != len(labels):
+        labels, alive = recorded.labels, recorded.alive
+        if graph.d != dimension or graph.ntotal != len(labels) or len(alive) != len(labels):
             return None
         loaded = cls(dimension, params)
-        loaded._graph, loaded._labels, loaded._alive = graph, labels, alive
+        loaded._graph, loaded._labels, loaded._alive = graph, labels.astype(np.int64), alive.astype(bool)
+        return loaded, recorded
+
+    def reconcile(self, rows: list[Row], allocated: int) -> list[Row] | None:
+        """Match a restored graph to the store's live `rows`: positions of chunks deleted since
+        the snapshot die, the others are tracked. Returns the rows the graph lacks (inserted
+        since: labels above `allocated`, the snapshot's highest), or None when the graph
+        cannot belong to this store (a lacking row it should have had, a label twice)."""
         by_label = {r.label: r for r in rows}
-        for position in np.flatnonzero(alive):
-            row = by_label.get(int(labels[position]))
+        for position in np.flatnonzero(self._alive):
+            row = by_label.get(int(self._labels[position]))
             if row is None:
+                self._alive[position] = False
+            elif row.label in self._position:
                 return None
-            loaded._track(int(position), row)
-        return loaded if loaded.size == len(rows) else None
+            else:
+                self._track(int(position), row)
+        missing = [r for r in rows if r.label not in self._position]
+        if missing and missing[0].label <= allocated:
+            return None
+        return missing
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def compact_if_due(self) -> None:
+        dead = len(self._labels) - self.size
+        if dead and dead >= self.params.compact_dead_fraction * len(self._labels):
+            self._compact()
 
     def _new_graph(self) -> faiss.IndexHNSWFlat:
         graph = faiss.IndexHNSWFlat(self.dimension, self.params.m, faiss.METRIC_INNER_PRODUCT)
@@ -214,6 +238,37 @@ class VectorGraph:
         fresh = VectorGraph(self.dimension, self.params)
         fresh.add(rows, vectors)
         self.__dict__.update(fresh.__dict__)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A graph as saved: FAISS's serialisation, the label and liveness of each position, and
+    the store it reflects (its version, identity and highest allocated label)."""
+
+    graph: np.ndarray
+    labels: np.ndarray
+    alive: np.ndarray
+    version: int
+    store_id: str
+    allocated: int
+
+    def write(self, path: Path) -> None:
+        """Atomically: a temporary file, fsynced, renamed over `path`, the directory fsynced."""
+        temp = path.with_name(f".{path.name}.tmp")
+        with temp.open("wb") as file:
+            np.savez(
+                file,
+                graph=self.graph,
+                labels=self.labels,
+                alive=self.alive,
+                version=np.int64(self.version),
+                store_id=np.str_(self.store_id),
+                allocated=np.int64(self.allocated),
+            )
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+        _fsync_directory(path.parent)
 
 
 def _bitmap_selector(total: int, positions: np.ndarray) -> faiss.IDSelectorBitmap:
