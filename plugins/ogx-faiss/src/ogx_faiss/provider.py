@@ -1,9 +1,8 @@
 """`inline::faiss`: vector indexes in process, persisted under a directory.
 
 Each index is a SQLite file (`ChunkStore`: chunks and embeddings; the source of truth), and in
-memory a FAISS HNSW graph (`VectorGraph`), opened from its snapshot and brought up to date with
-the store (`ogx_faiss.recovery`), and a BM25 index (`KeywordIndex`), built from the stored text.
-Snapshots are written when the provider closes and, in a background thread, every
+memory a FAISS HNSW graph (`VectorGraph`) and a BM25 index (`KeywordIndex`), both opened from
+their snapshot and brought up to date with the store (`ogx_faiss.recovery`). Snapshots are written when the provider closes and, in a background thread, every
 `snapshot_every` changed chunks, so a crash costs replaying at most that many, never data.
 
 Every blocking call runs in a worker thread; one lock per index serialises the calls on it
@@ -42,9 +41,10 @@ from ogx_api.vector_io import (
 )
 from ogx_faiss.config import FaissConfig
 from ogx_faiss.keywords import KeywordIndex
-from ogx_faiss.recovery import open_graph
+from ogx_faiss.recovery import open_indexes
+from ogx_faiss.snapshot import Snapshot
 from ogx_faiss.store import ChunkStore, Row
-from ogx_faiss.vectors import GraphParams, Snapshot, VectorGraph, normalise
+from ogx_faiss.vectors import GraphParams, VectorGraph, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,13 @@ class _Index:
 
     def _taken(self) -> Snapshot:
         self.unsaved = 0
-        return self.graph.snapshot(self.store.version, self.store_id, self.store.allocated)
+        return Snapshot(
+            self.graph.arrays(),
+            self.keywords.arrays(),
+            self.store.version,
+            self.store_id,
+            self.store.allocated,
+        )
 
     def _write_in_background(self, snapshot: Snapshot) -> None:
         try:
@@ -353,12 +359,10 @@ class FaissVectorIO(BaseProvider):
         if dimension is None or store.meta("index_id") != index_id:  # created halfway, or a hash clash
             store.close()
             return None
-        rows, keywords = [], KeywordIndex()
-        for row, content in store.rows():
-            rows.append(row)
-            keywords.add(row.label, content)
-        recovery = open_graph(store, snapshot, int(dimension), self.params, rows, index_id)
-        index = _Index(index_id, store, recovery.graph, keywords, snapshot, self.config.snapshot_every)
+        recovery = open_indexes(store, snapshot, int(dimension), self.params, index_id)
+        index = _Index(
+            index_id, store, recovery.graph, recovery.keywords, snapshot, self.config.snapshot_every
+        )
         index.saved_version = recovery.saved_version
         index.unsaved = recovery.added + recovery.removed  # what a crash now would replay again
         return index

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,23 +139,24 @@ class ChunkStore:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def rows(self) -> Iterator[tuple[Row, str]]:
-        """Every chunk's label, attributes and content, in label order."""
-        cursor = self._db.execute("SELECT label, attributes, content FROM chunks ORDER BY label")
-        for label, attributes, content in cursor:
-            yield Row(label, json.loads(attributes)), content
+    def rows(self) -> list[Row]:
+        """Every chunk's label and attributes, in label order."""
+        cursor = self._db.execute("SELECT label, attributes FROM chunks ORDER BY label")
+        return [Row(label, json.loads(attributes)) for label, attributes in cursor]
 
-    def embeddings_after(self, label: int, dimension: int) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, normalised embeddings) of the chunks whose label is above `label`, in label order."""
+    def added_after(self, label: int, dimension: int) -> tuple[list[int], np.ndarray, list[str]]:
+        """Labels, normalised embeddings and contents of the chunks whose label is above `label`,
+        in label order."""
         cursor = self._db.execute(
-            "SELECT label, embedding FROM chunks WHERE label > ? ORDER BY label", (label,)
+            "SELECT label, embedding, content FROM chunks WHERE label > ? ORDER BY label", (label,)
         )
-        labels, embeddings = [], []
-        for found, embedding in cursor:
+        labels, embeddings, contents = [], [], []
+        for found, embedding, content in cursor:
             labels.append(found)
             embeddings.append(embedding)
+            contents.append(content)
         vectors = np.frombuffer(b"".join(embeddings), dtype=np.float32).reshape(len(labels), dimension)
-        return np.array(labels, dtype=np.int64), vectors
+        return labels, vectors, contents
 
     def chunks(self, labels: Sequence[int]) -> dict[int, Chunk]:
         found: dict[int, Chunk] = {}

@@ -8,27 +8,21 @@ skipped by an `IDSelector`; once dead positions reach `compact_dead_fraction` th
 rebuilt from the live vectors. Small candidate sets (small indexes, selective filters) are
 searched exactly with a matrix product instead of the graph.
 
-Snapshots are one `.npz` file (graph, labels, liveness, and the store version, identity and
-highest allocated label they reflect), written to a temporary file, fsynced and renamed over the
-old one, so a crash leaves the old or the new. A snapshot behind its store is brought up to date
-by `reconcile` plus `add` (see `ogx_faiss.recovery`).
+The graph is saved as arrays (`arrays`, `from_arrays`) in the index's snapshot
+(`ogx_faiss.snapshot`); a snapshot behind its store is brought up to date by `reconcile` plus
+`add` (`ogx_faiss.recovery`).
 Not thread-safe: the caller serialises access.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import faiss
 import numpy as np
 
 from ogx_api.vector_io import AttributeValue, Filter, matches
 from ogx_faiss.store import Row, attributes_key
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -141,68 +135,50 @@ class VectorGraph:
 
     # -- snapshots -------------------------------------------------------------------------
 
-    def snapshot(self, version: int, store_id: str, allocated: int) -> Snapshot:
-        """A copy of the graph as it is now, for store `version` of database `store_id` whose
-        highest allocated label is `allocated`; written by `Snapshot.write` (no need to hold
-        the index's lock for that)."""
-        return Snapshot(
-            faiss.serialize_index(self._graph),
-            self._labels.copy(),
-            self._alive.copy(),
-            version,
-            store_id,
-            allocated,
-        )
+    def arrays(self) -> dict[str, np.ndarray]:
+        """A copy of the graph as arrays: FAISS's serialisation, each position's label and liveness."""
+        return {
+            "graph": faiss.serialize_index(self._graph),
+            "labels": self._labels.copy(),
+            "alive": self._alive.copy(),
+        }
 
     @classmethod
-    def restore(
-        cls, path: Path, dimension: int, params: GraphParams, store_id: str
-    ) -> tuple[VectorGraph, Snapshot] | None:
-        """The graph saved at `path` from database `store_id`, not yet reconciled with the store
-        (see `reconcile`), and what the snapshot recorded; None when there is no usable one."""
-        try:
-            with np.load(path) as saved:
-                if str(saved["store_id"]) != store_id:
-                    return None
-                recorded = Snapshot(
-                    saved["graph"],
-                    saved["labels"],
-                    saved["alive"],
-                    int(saved["version"]),
-                    store_id,
-                    int(saved["allocated"]),
-                )
-            graph = faiss.deserialize_index(recorded.graph)
-        except FileNotFoundError:
-            return None
-        except Exception as exc:  # numpy, zipfile and FAISS each raise their own on a damaged file
-            logger.warning("ignoring the damaged or outdated snapshot %s: %s", path, exc)
-            return None
-        labels, alive = recorded.labels, recorded.alive
+    def from_arrays(
+        cls, saved: dict[str, np.ndarray], dimension: int, params: GraphParams
+    ) -> VectorGraph | None:
+        """The graph of `arrays()`, not yet reconciled with the store (see `reconcile`); None
+        when it does not fit `dimension` or its own labels."""
+        graph = faiss.deserialize_index(saved["graph"])
+        labels, alive = saved["labels"], saved["alive"]
         if graph.d != dimension or graph.ntotal != len(labels) or len(alive) != len(labels):
             return None
         loaded = cls(dimension, params)
         loaded._graph, loaded._labels, loaded._alive = graph, labels.astype(np.int64), alive.astype(bool)
-        return loaded, recorded
+        return loaded
 
-    def reconcile(self, rows: list[Row], allocated: int) -> list[Row] | None:
-        """Match a restored graph to the store's live `rows`: positions of chunks deleted since
-        the snapshot die, the others are tracked. Returns the rows the graph lacks (inserted
-        since: labels above `allocated`, the snapshot's highest), or None when the graph
-        cannot belong to this store (a lacking row it should have had, a label twice)."""
+    def reconcile(self, rows: list[Row], allocated: int) -> tuple[list[Row], list[int]] | None:
+        """Match a restored graph to the store's live `rows` (in label order): positions of
+        chunks deleted since the snapshot die, the others are tracked. Returns the rows the graph
+        lacks (inserted since: labels above `allocated`, the snapshot's highest) and the labels
+        that died, or None when the graph cannot belong to this store (a lacking row it should
+        have had, a label twice)."""
         by_label = {r.label: r for r in rows}
+        removed = []
         for position in np.flatnonzero(self._alive):
-            row = by_label.get(int(self._labels[position]))
+            label = int(self._labels[position])
+            row = by_label.get(label)
             if row is None:
                 self._alive[position] = False
-            elif row.label in self._position:
+                removed.append(label)
+            elif label in self._position:
                 return None
             else:
                 self._track(int(position), row)
         missing = [r for r in rows if r.label not in self._position]
         if missing and missing[0].label <= allocated:
             return None
-        return missing
+        return missing, removed
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -240,37 +216,6 @@ class VectorGraph:
         self.__dict__.update(fresh.__dict__)
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """A graph as saved: FAISS's serialisation, the label and liveness of each position, and
-    the store it reflects (its version, identity and highest allocated label)."""
-
-    graph: np.ndarray
-    labels: np.ndarray
-    alive: np.ndarray
-    version: int
-    store_id: str
-    allocated: int
-
-    def write(self, path: Path) -> None:
-        """Atomically: a temporary file, fsynced, renamed over `path`, the directory fsynced."""
-        temp = path.with_name(f".{path.name}.tmp")
-        with temp.open("wb") as file:
-            np.savez(
-                file,
-                graph=self.graph,
-                labels=self.labels,
-                alive=self.alive,
-                version=np.int64(self.version),
-                store_id=np.str_(self.store_id),
-                allocated=np.int64(self.allocated),
-            )
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-        _fsync_directory(path.parent)
-
-
 def _bitmap_selector(total: int, positions: np.ndarray) -> faiss.IDSelectorBitmap:
     mask = np.zeros(total, dtype=bool)
     mask[positions] = True
@@ -278,11 +223,3 @@ def _bitmap_selector(total: int, positions: np.ndarray) -> faiss.IDSelectorBitma
     selector = faiss.IDSelectorBitmap(total, faiss.swig_ptr(bits))
     selector.referenced_bits = bits  # type: ignore[attr-defined]  # it only points at the array: keep it alive
     return selector
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
