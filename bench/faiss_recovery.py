@@ -9,7 +9,9 @@ closes its provider (which writes the snapshot), opens a new one, inserts `extra
 deletes one file's chunks, says so, and goes on inserting until it is killed with SIGKILL. Each
 measurement then opens a copy of its directory in a fresh subprocess and times the first vector
 query (the index is opened on first use), while a ticker task on the event loop records the
-longest stall. Figures go to stdout and to `bench/results/faiss_recovery.json`.
+longest stall; a third copy is first opened and closed cleanly (a current snapshot: a normal
+restart). Figures go to stdout and to `bench/results/faiss_recovery.json`; `--keep DIR` keeps
+the crashed directory.
 """
 
 from __future__ import annotations
@@ -63,6 +65,15 @@ async def ingest(directory: Path, chunks: int, extra: int) -> None:
         batch = corpus.chunks(inserted, BATCH)
         await second.insert(INDEX, batch)
         inserted += len(batch)
+
+
+async def open_and_close(directory: Path) -> None:
+    from ogx_api.vector_io import VectorQuery
+
+    provider = provider_for(directory)
+    await provider.start()
+    await provider.query(INDEX, VectorQuery(mode="keyword", text="x", k=1))
+    await provider.close()
 
 
 async def first_search(directory: Path) -> dict[str, Any]:
@@ -127,32 +138,31 @@ def crashed_directory(root: Path, chunks: int, extra: int) -> tuple[Path, float]
     return directory, time.perf_counter() - started
 
 
-def measure(directory: Path) -> dict[str, Any]:
-    answer = subprocess.run(
-        [sys.executable, __file__, "--phase", "open", "--dir", str(directory)],
-        stdout=subprocess.PIPE,
-        text=True,
-        check=True,
-    )
-    return json.loads(answer.stdout.strip().splitlines()[-1])
+def phase(name: str, directory: Path) -> str:
+    command = [sys.executable, __file__, "--phase", name, "--dir", str(directory)]
+    return subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout
 
 
-def run(chunks: int, extra: int) -> None:
+def run(chunks: int, extra: int, keep: Path | None) -> None:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="ogx-bench-faiss-recovery-") as workdir:
         directory, build_seconds = crashed_directory(Path(workdir), chunks, extra)
         print(f"built and killed in {build_seconds:.0f} s", flush=True)
         rows: dict[str, dict[str, Any]] = {}
-        cases = {"replay (snapshot behind the store)": False, "full rebuild (no snapshot)": True}
-        for name, drop_snapshot in cases.items():
+        cases = ["replay (snapshot behind the store)", "full rebuild (no snapshot)", "clean restart"]
+        for name in cases:
             copy = Path(workdir) / f"copy-{len(rows)}"
             shutil.copytree(directory, copy)
-            if drop_snapshot:
+            if name.startswith("full rebuild"):
                 for snapshot in copy.glob("*.faiss.npz"):
                     snapshot.unlink()
-            rows[name] = measure(copy)
+            elif name == "clean restart":
+                phase("close", copy)
+            rows[name] = json.loads(phase("open", copy).strip().splitlines()[-1])
             print(f"{name}: {rows[name]}", flush=True)
             shutil.rmtree(copy)
+        if keep is not None:
+            shutil.copytree(directory, keep)
     load = {"before": load_before, "after": os.getloadavg()}
     print("| case | first search s | second search ms | longest event-loop stall s |")
     print("|---|---:|---:|---:|")
@@ -177,15 +187,18 @@ def main() -> None:
     )
     parser.add_argument("--chunks", type=int, default=100_000, help="chunks when killed (default 100000)")
     parser.add_argument("--extra", type=int, default=5_000, help="of them after the snapshot (default 5000)")
-    parser.add_argument("--phase", choices=["ingest", "open"], help=argparse.SUPPRESS)
+    parser.add_argument("--keep", type=Path, help="copy the crashed directory here")
+    parser.add_argument("--phase", choices=["ingest", "open", "close"], help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "ingest":
         asyncio.run(ingest(args.dir, args.chunks, args.extra))
     elif args.phase == "open":
         print(json.dumps(asyncio.run(first_search(args.dir))))
+    elif args.phase == "close":
+        asyncio.run(open_and_close(args.dir))
     else:
-        run(args.chunks, args.extra)
+        run(args.chunks, args.extra, args.keep)
 
 
 if __name__ == "__main__":
