@@ -142,7 +142,14 @@ class ChunkStore:
     def rows(self) -> list[Row]:
         """Every chunk's label and attributes, in label order."""
         cursor = self._db.execute("SELECT label, attributes FROM chunks ORDER BY label")
-        return [Row(label, json.loads(attributes)) for label, attributes in cursor]
+        parsed: dict[str, dict[str, AttributeValue]] = {}  # chunks of a file share their attributes
+        rows = []
+        for label, text in cursor:
+            attributes = parsed.get(text)
+            if attributes is None:
+                attributes = parsed[text] = json.loads(text)
+            rows.append(Row(label, attributes))
+        return rows
 
     def added_after(self, label: int, dimension: int) -> tuple[list[int], np.ndarray, list[str]]:
         """Labels, normalised embeddings and contents of the chunks whose label is above `label`,

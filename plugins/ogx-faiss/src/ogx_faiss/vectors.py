@@ -50,6 +50,9 @@ class VectorGraph:
         self._position: dict[int, int] = {}  # live label -> position
         self._groups: dict[str, tuple[dict[str, AttributeValue], set[int]]] = {}
         self._group_of: dict[int, str] = {}  # live position -> attributes key
+        # The last attributes seen and their key: rows read from the store share one object
+        # per distinct attributes text (`ChunkStore.rows`), so opening serialises each once.
+        self._last_key: tuple[dict[str, AttributeValue], str] | None = None
 
     @property
     def size(self) -> int:
@@ -194,7 +197,11 @@ class VectorGraph:
 
     def _track(self, position: int, row: Row) -> None:
         self._position[row.label] = position
-        key = attributes_key(row.attributes)
+        if self._last_key is not None and self._last_key[0] is row.attributes:
+            key = self._last_key[1]
+        else:
+            key = attributes_key(row.attributes)
+            self._last_key = (row.attributes, key)
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = (row.attributes, set())
