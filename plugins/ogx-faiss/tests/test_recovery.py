@@ -19,7 +19,7 @@ import pytest
 
 from ogx_api import ProviderUnavailable
 from ogx_api.testing.vector_io import ids
-from ogx_api.vector_io import Chunk, VectorQuery
+from ogx_api.vector_io import Chunk, ComparisonFilter, VectorQuery
 from ogx_faiss.config import FaissConfig
 from ogx_faiss.provider import FaissVectorIO
 
@@ -55,7 +55,9 @@ def queries(count: int = 8) -> list[VectorQuery]:
         out.append(VectorQuery(mode="keyword", text=text, k=20))
         out.append(VectorQuery(mode="hybrid", embedding=embedding, text=text, k=20))
         out.append(
-            VectorQuery(embedding=embedding, k=5, filters={"type": "gte", "key": "file", "value": float(i)})
+            VectorQuery(
+                embedding=embedding, k=5, filters=ComparisonFilter(type="gte", key="file", value=float(i))
+            )
         )
     return out
 
@@ -144,17 +146,18 @@ async def test_chunks_deleted_or_replaced_after_the_snapshot_never_come_back(
     final += replacement
     caplog.set_level(logging.INFO, logger="ogx_faiss.recovery")
 
+    recovered = []
     for _ in range(2):  # recovered, then closed (a fresh snapshot) and opened again
         survivor = await started(tmp_path / "crashed")
         everything = await survivor.query(INDEX, VectorQuery(embedding=[1.0] * DIMENSION, k=1000))
         assert sorted(ids(everything)) == sorted(c.chunk_id for c in final)
         found = await survivor.query(INDEX, VectorQuery(embedding=replacement[0].embedding, k=1))
         assert ids(found) == ["c77"] and found[0].chunk.content == replacement[0].content
-        recovered = await answers(survivor)
+        recovered.append(await answers(survivor))
         await survivor.close()
     assert "(1 chunks added, 13 removed, 188 live)" in recovery_log(caplog)[0]
     assert len(recovery_log(caplog)) == 1  # the second opening found a current snapshot
-    assert recovered == await clean_answers(tmp_path / "clean", final)
+    assert recovered == [await clean_answers(tmp_path / "clean", final)] * 2
 
 
 async def test_a_missing_snapshot_after_a_crash_is_rebuilt_in_full(

@@ -10,6 +10,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,17 +30,15 @@ class Snapshot:
 
     def write(self, path: Path) -> None:
         temp = path.with_name(f".{path.name}.tmp")
-        arrays = {f"graph_{k}": v for k, v in self.graph.items()} | {
-            f"keywords_{k}": v for k, v in self.keywords.items()
+        contents: dict[str, Any] = {
+            "version": np.int64(self.version),
+            "store_id": np.str_(self.store_id),
+            "allocated": np.int64(self.allocated),
         }
+        contents |= {f"graph_{k}": v for k, v in self.graph.items()}
+        contents |= {f"keywords_{k}": v for k, v in self.keywords.items()}
         with temp.open("wb") as file:
-            np.savez(
-                file,
-                version=np.int64(self.version),
-                store_id=np.str_(self.store_id),
-                allocated=np.int64(self.allocated),
-                **arrays,
-            )
+            np.savez(file, **contents)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)
