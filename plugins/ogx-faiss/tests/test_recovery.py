@@ -215,6 +215,19 @@ async def test_snapshots_are_taken_in_the_background_so_a_crash_replays_little(
     await survivor.close()
 
 
+async def test_writes_racing_background_snapshots_are_all_recovered(tmp_path: Path) -> None:
+    crashed = await started(tmp_path / "crashed", snapshot_every=30)
+    await crashed.create_index(INDEX, DIMENSION)
+    for start in range(0, 300, 20):  # a snapshot due every other batch, not waited for
+        await crashed.insert(INDEX, chunks(start, 20))
+        await crashed.delete_chunks(INDEX, [f"c{start}"])
+    await snapshots_written()
+    survivor = await started(tmp_path / "crashed")
+    final = [c for c in chunks(0, 300) if int(c.chunk_id[1:]) % 20]
+    assert await answers(survivor) == await clean_answers(tmp_path / "clean", final)
+    await survivor.close()
+
+
 async def test_a_request_waits_for_recovery_at_most_open_wait_seconds(tmp_path: Path) -> None:
     crashed = await snapshot_then_crash(tmp_path, chunks(0, 100))
     await crashed.insert(INDEX, chunks(100, 100))

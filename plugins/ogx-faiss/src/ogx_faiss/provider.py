@@ -2,8 +2,10 @@
 
 Each index is a SQLite file (`ChunkStore`: chunks and embeddings; the source of truth), and in
 memory a FAISS HNSW graph (`VectorGraph`) and a BM25 index (`KeywordIndex`), both opened from
-their snapshot and brought up to date with the store (`ogx_faiss.recovery`). Snapshots are written when the provider closes and, in a background thread, every
-`snapshot_every` changed chunks, so a crash costs replaying at most that many, never data.
+their snapshot and brought up to date with the store (`ogx_faiss.recovery`). Snapshots are
+written when the provider closes and every `snapshot_every` changed chunks (copied under the
+index's lock, written by a background thread), so a crash costs replaying at most about that
+many, never data.
 
 Every blocking call runs in a worker thread; one lock per index serialises the calls on it
 (FAISS and sqlite3 objects are not safe to share between threads while writing). An index is
@@ -173,7 +175,7 @@ class _Index:
     def _taken(self) -> Snapshot:
         self.unsaved = 0
         return Snapshot(
-            self.graph.arrays(),
+            self.graph.parts(),
             self.keywords.arrays(),
             self.store.version,
             self.store_id,

@@ -69,9 +69,9 @@ def _replayed(
     if snapshot is None:
         return None
     try:
-        graph = VectorGraph.from_arrays(snapshot.graph, dimension, params)
+        graph = VectorGraph.from_parts(snapshot.graph, dimension, params)
         keywords = KeywordIndex.from_arrays(snapshot.keywords)
-    except Exception as exc:  # FAISS and numpy raise their own on damaged arrays
+    except Exception as exc:  # numpy raises its own on damaged arrays
         logger.warning("ignoring the damaged snapshot %s: %s", path, exc)
         return None
     changes = None if graph is None else graph.reconcile(rows, snapshot.allocated)

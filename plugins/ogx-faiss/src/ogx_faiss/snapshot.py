@@ -1,4 +1,4 @@
-"""An index's snapshot: its graph and its keyword index as arrays, and the store they reflect
+"""An index's snapshot: its graph and its keyword index, and the store they reflect
 (its `version`, its random `store_id`, the highest label it had `allocated`), in one `.npz`
 file written to a temporary file, fsynced and renamed over the old one (the directory fsynced
 too), so a crash leaves the old snapshot or the new one, never a mix.
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import faiss
 import numpy as np
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ _KEYWORDS = ("terms", "ends", "labels", "frequencies", "length")
 
 @dataclass(frozen=True)
 class Snapshot:
-    graph: dict[str, np.ndarray]  # `VectorGraph.arrays()`
+    graph: dict[str, Any]  # `VectorGraph.parts()`: the FAISS index (serialised on disk) and arrays
     keywords: dict[str, np.ndarray]  # `KeywordIndex.arrays()`
     version: int
     store_id: str
@@ -36,6 +37,7 @@ class Snapshot:
             "allocated": np.int64(self.allocated),
         }
         contents |= {f"graph_{k}": v for k, v in self.graph.items()}
+        contents["graph_graph"] = faiss.serialize_index(self.graph["graph"])
         contents |= {f"keywords_{k}": v for k, v in self.keywords.items()}
         with temp.open("wb") as file:
             np.savez(file, **contents)
@@ -52,8 +54,10 @@ class Snapshot:
                 if str(saved["store_id"]) != store_id:
                     logger.warning("ignoring the snapshot %s: it was taken from another database", path)
                     return None
+                graph = {k: saved[f"graph_{k}"] for k in _GRAPH}
+                graph["graph"] = faiss.deserialize_index(graph["graph"])
                 return cls(
-                    {k: saved[f"graph_{k}"] for k in _GRAPH},
+                    graph,
                     {k: saved[f"keywords_{k}"] for k in _KEYWORDS},
                     int(saved["version"]),
                     store_id,
@@ -61,7 +65,7 @@ class Snapshot:
                 )
         except FileNotFoundError:
             return None
-        except Exception as exc:  # numpy and zipfile each raise their own on a damaged file
+        except Exception as exc:  # numpy, zipfile and FAISS each raise their own on a damaged file
             logger.warning("ignoring the damaged or outdated snapshot %s: %s", path, exc)
             return None
 

@@ -8,7 +8,7 @@ skipped by an `IDSelector`; once dead positions reach `compact_dead_fraction` th
 rebuilt from the live vectors. Small candidate sets (small indexes, selective filters) are
 searched exactly with a matrix product instead of the graph.
 
-The graph is saved as arrays (`arrays`, `from_arrays`) in the index's snapshot
+The graph is saved in the index's snapshot (`parts`, `from_parts`)
 (`ogx_faiss.snapshot`); a snapshot behind its store is brought up to date by `reconcile` plus
 `add` (`ogx_faiss.recovery`).
 Not thread-safe: the caller serialises access.
@@ -17,6 +17,7 @@ Not thread-safe: the caller serialises access.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import faiss
 import numpy as np
@@ -138,22 +139,21 @@ class VectorGraph:
 
     # -- snapshots -------------------------------------------------------------------------
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        """A copy of the graph as arrays: FAISS's serialisation, each position's label and liveness."""
+    def parts(self) -> dict[str, Any]:
+        """A copy of the graph for a snapshot: the FAISS index (cloned: a memory copy, several
+        times faster than serialising it, so the caller's lock is held briefly; at 100k
+        chunks 0.07-0.35 s against 0.8-1.6 s), each position's label and liveness."""
         return {
-            "graph": faiss.serialize_index(self._graph),
+            "graph": faiss.clone_index(self._graph),
             "labels": self._labels.copy(),
             "alive": self._alive.copy(),
         }
 
     @classmethod
-    def from_arrays(
-        cls, saved: dict[str, np.ndarray], dimension: int, params: GraphParams
-    ) -> VectorGraph | None:
-        """The graph of `arrays()`, not yet reconciled with the store (see `reconcile`); None
+    def from_parts(cls, saved: dict[str, Any], dimension: int, params: GraphParams) -> VectorGraph | None:
+        """The graph of `parts()`, not yet reconciled with the store (see `reconcile`); None
         when it does not fit `dimension` or its own labels."""
-        graph = faiss.deserialize_index(saved["graph"])
-        labels, alive = saved["labels"], saved["alive"]
+        graph, labels, alive = saved["graph"], saved["labels"], saved["alive"]
         if graph.d != dimension or graph.ntotal != len(labels) or len(alive) != len(labels):
             return None
         loaded = cls(dimension, params)
