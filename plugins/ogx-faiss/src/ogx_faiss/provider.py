@@ -361,7 +361,11 @@ class FaissVectorIO(BaseProvider):
         if dimension is None or store.meta("index_id") != index_id:  # created halfway, or a hash clash
             store.close()
             return None
-        recovery = open_indexes(store, snapshot, int(dimension), self.params, index_id)
+        try:
+            recovery = open_indexes(store, snapshot, int(dimension), self.params, index_id)
+        except BaseException:  # interrupted too: the connection must not leak
+            store.close()
+            raise
         index = _Index(
             index_id, store, recovery.graph, recovery.keywords, snapshot, self.config.snapshot_every
         )
