@@ -228,6 +228,19 @@ async def test_writes_racing_background_snapshots_are_all_recovered(tmp_path: Pa
     await survivor.close()
 
 
+async def test_requests_arriving_during_recovery_share_one_opening(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    crashed = await snapshot_then_crash(tmp_path, chunks(0, 100))
+    await crashed.insert(INDEX, chunks(100, 100))
+    caplog.set_level(logging.INFO, logger="ogx_faiss.recovery")
+    survivor = await started(tmp_path)
+    first, *others = await asyncio.gather(*(survivor.query(INDEX, q) for q in queries()[:6]))
+    assert len(first) == 20 and all(others)
+    assert len(recovery_log(caplog)) == 1
+    await survivor.close()
+
+
 async def test_a_request_waits_for_recovery_at_most_open_wait_seconds(tmp_path: Path) -> None:
     crashed = await snapshot_then_crash(tmp_path, chunks(0, 100))
     await crashed.insert(INDEX, chunks(100, 100))
