@@ -38,6 +38,21 @@ class FaissConfig(BaseModel):
         "replaced chunks (HNSW cannot remove vectors in place).",
     )
 
+    snapshot_every: int = Field(
+        default=10_000,
+        ge=1,
+        description="Snapshot the HNSW graph (in a background thread) once this many chunks have been "
+        "inserted or deleted since the last snapshot. After a crash, opening the index replays the "
+        "changes since the last snapshot into it: at most about this many HNSW insertions.",
+    )
+    open_wait_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a request waits for an index that is being opened (after a crash, its "
+        "graph catching up with the stored chunks) before failing with 503 `provider_unavailable`; "
+        "the opening goes on and a retry succeeds once it is done.",
+    )
+
     @model_validator(mode="after")
     def _default_storage_dir(self, info: ValidationInfo) -> Self:
         if self.storage_dir is None and (run_dir := run_data_dir_from(info)) is not None:

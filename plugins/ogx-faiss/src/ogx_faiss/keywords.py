@@ -3,8 +3,10 @@
 SQLite's FTS5 ranks every match through its `bm25()` auxiliary function, about 4 µs a match:
 10 ms for a three-word query over 100k chunks, ten times the vector search. Here each term's
 postings are two flat arrays (labels, term frequencies) scored with numpy in one pass, so a
-query costs well under a millisecond. The index is rebuilt from the chunks' text in SQLite when
-an index is opened (the store stays the only thing on disk).
+query costs well under a millisecond. The index is saved in the graph's snapshot (`arrays`,
+`from_arrays`) and brought up to date like the graph when an index is opened, or rebuilt from
+the chunks' text in SQLite when there is no usable snapshot (tokenising 100k chunks takes 5-13 s
+here, the snapshot ~0.3 s).
 
 Terms are `ogx_api.vector_io`'s `document_terms` / `query_terms` (lowercased `\\w+`, a light
 English stemmer), shared with `remote::pgvector` so both rank alike. Removed chunks are masked out; a term's
@@ -40,7 +42,7 @@ class KeywordIndex:
         for term, count in frequencies.items():
             postings = self._postings.get(term)
             if postings is None:
-                postings = self._postings[term] = (array("q"), array("l"))
+                postings = self._postings[term] = (array("q"), array("q"))
             postings[0].append(label)
             postings[1].append(count)
 
@@ -54,6 +56,40 @@ class KeywordIndex:
                 self._documents -= 1
                 self._total_length -= self._length[label]
                 self._length[label] = 0
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """A copy of the index as flat arrays (the postings of all terms end to end)."""
+        terms = list(self._postings)
+        sizes = np.fromiter((len(self._postings[t][0]) for t in terms), np.int64, len(terms))
+        return {
+            "terms": np.frombuffer("\n".join(terms).encode(), dtype=np.uint8),  # `\w+` has no newline
+            "ends": np.cumsum(sizes),
+            "labels": np.frombuffer(b"".join(self._postings[t][0].tobytes() for t in terms), dtype=np.int64),
+            "frequencies": np.frombuffer(
+                b"".join(self._postings[t][1].tobytes() for t in terms), dtype=np.int64
+            ),
+            "length": self._length.copy(),
+        }
+
+    @classmethod
+    def from_arrays(cls, saved: dict[str, np.ndarray]) -> KeywordIndex:
+        index = cls()
+        text = saved["terms"].tobytes().decode()
+        terms = text.split("\n") if text else []
+        labels, frequencies, ends = saved["labels"], saved["frequencies"], saved["ends"].tolist()
+        if len(terms) != len(ends) or (ends and ends[-1] != len(labels)) or len(frequencies) != len(labels):
+            raise ValueError("inconsistent keyword arrays")
+        start = 0
+        for term, end in zip(terms, ends, strict=True):
+            postings = (array("q"), array("q"))
+            postings[0].frombytes(labels[start:end].astype(np.int64).tobytes())
+            postings[1].frombytes(frequencies[start:end].astype(np.int64).tobytes())
+            index._postings[term] = postings
+            start = end
+        index._length = saved["length"].astype(np.float32)
+        index._documents = int(np.count_nonzero(index._length))
+        index._total_length = float(index._length.sum(dtype=np.float64))
+        return index
 
     def search(self, text: str, k: int, accept: Callable[[int], bool] | None) -> list[tuple[int, float]]:
         """(label, BM25 score) of the best `k` chunks containing any word of `text` and passing
@@ -107,6 +143,6 @@ class KeywordIndex:
                 return None
             self._postings[term] = (
                 array("q", labels.tolist()),
-                array("l", frequencies.astype(np.int64).tolist()),
+                array("q", frequencies.astype(np.int64).tolist()),
             )
         return labels, frequencies

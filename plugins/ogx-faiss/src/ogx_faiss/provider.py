@@ -1,13 +1,16 @@
 """`inline::faiss`: vector indexes in process, persisted under a directory.
 
 Each index is a SQLite file (`ChunkStore`: chunks and embeddings; the source of truth), and in
-memory a FAISS HNSW graph (`VectorGraph`), loaded from its snapshot when the snapshot matches the
-store's version, else rebuilt from the store, and a BM25 index (`KeywordIndex`), built from the
-stored text. Snapshots are written when the provider closes, so a crash costs a rebuild at the
-next start, never data.
+memory a FAISS HNSW graph (`VectorGraph`) and a BM25 index (`KeywordIndex`), both opened from
+their snapshot and brought up to date with the store (`ogx_faiss.recovery`). Snapshots are
+written when the provider closes and every `snapshot_every` changed chunks (copied under the
+index's lock, written by a background thread), so a crash costs replaying at most about that
+many, never data.
 
 Every blocking call runs in a worker thread; one lock per index serialises the calls on it
-(FAISS and sqlite3 objects are not safe to share between threads while writing).
+(FAISS and sqlite3 objects are not safe to share between threads while writing). An index is
+opened on first use by one task that every request for it shares; a request waits for it at
+most `open_wait_seconds`, then gets `ProviderUnavailable` while the opening goes on.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ogx_api import BaseProvider, HealthState, HealthStatus, InvalidRequest, NotFound
+from ogx_api import BaseProvider, HealthState, HealthStatus, InvalidRequest, NotFound, ProviderUnavailable
 from ogx_api.paths import run_data_dir
 from ogx_api.vector_io import (
     Chunk,
@@ -40,6 +43,8 @@ from ogx_api.vector_io import (
 )
 from ogx_faiss.config import FaissConfig
 from ogx_faiss.keywords import KeywordIndex
+from ogx_faiss.recovery import open_indexes
+from ogx_faiss.snapshot import Snapshot
 from ogx_faiss.store import ChunkStore, Row
 from ogx_faiss.vectors import GraphParams, VectorGraph, normalise
 
@@ -76,16 +81,27 @@ class _Index:
     """One open index: its store, its graph and the lock serialising both."""
 
     def __init__(
-        self, index_id: str, store: ChunkStore, graph: VectorGraph, keywords: KeywordIndex, snapshot: Path
+        self,
+        index_id: str,
+        store: ChunkStore,
+        graph: VectorGraph,
+        keywords: KeywordIndex,
+        snapshot: Path,
+        snapshot_every: int,
     ) -> None:
         self.index_id = index_id
         self.store = store
+        self.store_id = store.store_id()
         self.graph = graph
         self.keywords = keywords
         self.snapshot = snapshot
+        self.snapshot_every = snapshot_every
         self.lock = threading.Lock()
+        self.save_lock = threading.Lock()  # held while a snapshot is written; never taken before `lock`
         self.closed = False
         self.saved_version = -1
+        self.unsaved = 0  # chunks inserted or deleted since the last snapshot was taken
+        self.writing = False  # a background snapshot is being written
 
     @property
     def dimension(self) -> int:
@@ -103,11 +119,13 @@ class _Index:
         self.keywords.remove(replaced)
         self.graph.add([Row(label, c.attributes) for label, c in zip(added, chunks, strict=True)], vectors)
         self.keywords.add_many((label, c.content) for label, c in zip(added, chunks, strict=True))
+        self._changed(len(replaced) + len(added))
 
     def delete(self, column: str, values: Sequence[str]) -> None:
         labels = self.store.delete(column, values)
         self.graph.remove(labels)
         self.keywords.remove(labels)
+        self._changed(len(labels))
 
     def search(self, query: VectorQuery) -> tuple[list[ScoredChunk], list[ScoredChunk]]:
         """The vector and keyword hits the query's mode asks for (keyword scores normalised),
@@ -130,21 +148,53 @@ class _Index:
     def _passes(self, filters: Filter, label: int) -> bool:
         return matches(filters, self.graph.attributes_of(label) or {})
 
-    def save(self) -> None:
-        version = self.store.version
-        if version != self.saved_version:
-            self.graph.save(self.snapshot, version)
-            self.saved_version = version
-
     def close(self, save: bool) -> None:
+        """Close the store, after a last snapshot when `save` (and once a background one is written)."""
         if self.closed:
             return
         self.closed = True
         try:
-            if save:
-                self.save()
+            with self.save_lock:
+                if save and self.store.version != self.saved_version:
+                    self._write(self._taken())
         finally:
             self.store.close()
+
+    def _changed(self, chunks: int) -> None:
+        """After a write (holding `lock`): past `snapshot_every` changed chunks, snapshot the graph
+        now and write it in a background thread, so searches wait only for the copy."""
+        self.unsaved += chunks
+        if self.unsaved >= self.snapshot_every and not self.writing:
+            self.writing = True
+            snapshot = self._taken()
+            name = f"faiss-snapshot-{self.index_id}"
+            threading.Thread(
+                target=self._write_in_background, args=(snapshot,), name=name, daemon=True
+            ).start()
+
+    def _taken(self) -> Snapshot:
+        self.unsaved = 0
+        return Snapshot(
+            self.graph.parts(),
+            self.keywords.arrays(),
+            self.store.version,
+            self.store_id,
+            self.store.allocated,
+        )
+
+    def _write_in_background(self, snapshot: Snapshot) -> None:
+        try:
+            with self.save_lock:
+                if not self.closed:  # else close() wrote a newer one, or the index is being deleted
+                    self._write(snapshot)
+        except OSError as exc:  # the store has every chunk: a missing snapshot costs a longer replay
+            logger.warning("could not write the snapshot of vector index %s: %s", self.index_id, exc)
+        finally:
+            self.writing = False
+
+    def _write(self, snapshot: Snapshot) -> None:
+        snapshot.write(self.snapshot)
+        self.saved_version = snapshot.version
 
 
 class FaissVectorIO(BaseProvider):
@@ -159,7 +209,8 @@ class FaissVectorIO(BaseProvider):
             compact_dead_fraction=config.compact_dead_fraction,
         )
         self._indexes: dict[str, _Index] = {}
-        self._registry = asyncio.Lock()  # opening, creating and deleting indexes
+        self._opening: dict[str, asyncio.Task[_Index | None]] = {}
+        self._registry = asyncio.Lock()  # starting to open, creating and deleting indexes
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -167,6 +218,7 @@ class FaissVectorIO(BaseProvider):
         await asyncio.to_thread(self.storage_dir.mkdir, parents=True, exist_ok=True)
 
     async def close(self) -> None:
+        await asyncio.gather(*self._opening.values(), return_exceptions=True)  # they register their index
         async with self._registry:
             indexes, self._indexes = list(self._indexes.values()), {}
         for index in indexes:
@@ -232,30 +284,60 @@ class FaissVectorIO(BaseProvider):
     # -- helpers ---------------------------------------------------------------------------
 
     async def _delete(self, index_id: str, column: str, values: list[str]) -> None:
-        async with self._registry:
-            index = await self._open(index_id)
+        index = await self._find(index_id)
         if index is not None and values:
             with contextlib.suppress(NotFound):  # deleted meanwhile: nothing left to delete
                 await asyncio.to_thread(index.run, lambda: index.delete(column, values))
 
     async def _require(self, index_id: str) -> _Index:
-        index = self._indexes.get(index_id)
-        if index is not None:
-            return index
-        async with self._registry:
-            index = await self._open(index_id)
+        index = await self._find(index_id)
         if index is None:
             raise NotFound(f"vector index {index_id!r} not found", param="index_id")
         return index
 
-    async def _open(self, index_id: str) -> _Index | None:
-        """The open index, or the one on disk (loaded now), or None. Holds `_registry`."""
+    async def _find(self, index_id: str) -> _Index | None:
         index = self._indexes.get(index_id)
-        if index is None:
+        if index is not None:
+            return index
+        async with self._registry:  # so no index starts opening while it is being deleted
+            opening = self._opening_of(index_id)
+        return await self._opened(index_id, opening)
+
+    async def _open(self, index_id: str) -> _Index | None:
+        """The open index, or the one on disk, or None. Holds `_registry`."""
+        return await self._opened(index_id, self._opening_of(index_id))
+
+    def _opening_of(self, index_id: str) -> asyncio.Future[_Index | None]:
+        """The index (open, or being opened by one task every caller shares). Holds `_registry`."""
+        if (index := self._indexes.get(index_id)) is not None:
+            ready: asyncio.Future[_Index | None] = asyncio.get_running_loop().create_future()
+            ready.set_result(index)
+            return ready
+        opening = self._opening.get(index_id)
+        if opening is None:
+            opening = self._opening[index_id] = asyncio.create_task(self._load_and_register(index_id))
+        return opening
+
+    async def _opened(self, index_id: str, opening: asyncio.Future[_Index | None]) -> _Index | None:
+        """`opening`'s index, waited for at most `open_wait_seconds`: an index recovering from a
+        crash (or opened for the first time, large and without a snapshot) may take long, and a
+        request should fail plainly rather than hang; opening goes on, so a retry succeeds."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(opening), self.config.open_wait_seconds)
+        except TimeoutError:
+            raise ProviderUnavailable(
+                f"vector index {index_id!r} is still being opened (its graph is being recovered "
+                "from the stored chunks); retry in a few seconds"
+            ) from None
+
+    async def _load_and_register(self, index_id: str) -> _Index | None:
+        try:
             index = await asyncio.to_thread(self._load, index_id)
             if index is not None:
                 self._indexes[index_id] = index
-        return index
+            return index
+        finally:
+            del self._opening[index_id]
 
     def _paths(self, index_id: str) -> tuple[Path, Path]:
         name = (
@@ -267,7 +349,8 @@ class FaissVectorIO(BaseProvider):
         database, snapshot = self._paths(index_id)
         store = ChunkStore(database)
         store.initialise(index_id, dimension)
-        return _Index(index_id, store, VectorGraph(dimension, self.params), KeywordIndex(), snapshot)
+        graph = VectorGraph(dimension, self.params)
+        return _Index(index_id, store, graph, KeywordIndex(), snapshot, self.config.snapshot_every)
 
     def _load(self, index_id: str) -> _Index | None:
         database, snapshot = self._paths(index_id)
@@ -278,20 +361,16 @@ class FaissVectorIO(BaseProvider):
         if dimension is None or store.meta("index_id") != index_id:  # created halfway, or a hash clash
             store.close()
             return None
-        rows, embeddings, keywords = [], [], KeywordIndex()
-        for row, content, embedding in store.rows():
-            rows.append(row)
-            embeddings.append(embedding)
-            keywords.add(row.label, content)
-        params, version = self.params, store.version
-        graph = VectorGraph.load(snapshot, version, int(dimension), params, rows)
-        index = _Index(index_id, store, graph or VectorGraph(int(dimension), params), keywords, snapshot)
-        if graph is None:
-            logger.info("rebuilding the HNSW graph of vector index %s (%d chunks)", index_id, len(rows))
-            vectors = np.frombuffer(b"".join(embeddings), dtype=np.float32).reshape(len(rows), int(dimension))
-            index.graph.add(rows, vectors)
-        else:
-            index.saved_version = version
+        try:
+            recovery = open_indexes(store, snapshot, int(dimension), self.params, index_id)
+        except BaseException:  # interrupted too: the connection must not leak
+            store.close()
+            raise
+        index = _Index(
+            index_id, store, recovery.graph, recovery.keywords, snapshot, self.config.snapshot_every
+        )
+        index.saved_version = recovery.saved_version
+        index.unsaved = recovery.added + recovery.removed  # what a crash now would replay again
         return index
 
     @staticmethod

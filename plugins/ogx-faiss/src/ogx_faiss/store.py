@@ -4,6 +4,10 @@ embeddings). The vector graph and the keyword index are rebuilt from it.
 SQLite in WAL mode with `synchronous=FULL` is the source of truth: every write is one
 transaction, so a crash leaves either all of it or none of it. Every write also bumps
 `meta.version`, which tells the FAISS snapshot beside the file whether it is still current.
+Labels come from `AUTOINCREMENT`, so they only grow and are never reused: a snapshot that
+records the highest label allocated when it was taken (`allocated`) can tell what changed since
+by comparing labels alone (`ogx_faiss.recovery`). `meta.store_id`, random per database, ties a
+snapshot to the database it was taken from.
 Not thread-safe: the caller serialises access (one lock per index).
 """
 
@@ -11,7 +15,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,11 +72,33 @@ class ChunkStore:
     def version(self) -> int:
         return int(self.meta("version") or 0)
 
+    @property
+    def allocated(self) -> int:
+        """The highest label ever allocated (deleted or not): every later insert gets a higher one."""
+        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def store_id(self) -> str:
+        """This database's random identity (given now to a database created before it existed)."""
+        existing = self.meta("store_id")
+        if existing is not None:
+            return existing
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,)
+            )
+        return self.meta("store_id") or ""
+
     def initialise(self, index_id: str, dimension: int) -> None:
         with self._transaction():
             self._db.executemany(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                [("index_id", index_id), ("dimension", str(dimension)), ("version", "0")],
+                [
+                    ("index_id", index_id),
+                    ("dimension", str(dimension)),
+                    ("version", "0"),
+                    ("store_id", uuid.uuid4().hex),
+                ],
             )
 
     # -- writes (one transaction each) ----------------------------------------------------
@@ -112,11 +139,31 @@ class ChunkStore:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def rows(self) -> Iterator[tuple[Row, str, bytes]]:
-        """Every chunk's label, attributes, content and normalised embedding, in label order."""
-        cursor = self._db.execute("SELECT label, attributes, content, embedding FROM chunks ORDER BY label")
-        for label, attributes, content, embedding in cursor:
-            yield Row(label, json.loads(attributes)), content, embedding
+    def rows(self) -> list[Row]:
+        """Every chunk's label and attributes, in label order."""
+        cursor = self._db.execute("SELECT label, attributes FROM chunks ORDER BY label")
+        parsed: dict[str, dict[str, AttributeValue]] = {}  # chunks of a file share their attributes
+        rows = []
+        for label, text in cursor:
+            attributes = parsed.get(text)
+            if attributes is None:
+                attributes = parsed[text] = json.loads(text)
+            rows.append(Row(label, attributes))
+        return rows
+
+    def added_after(self, label: int, dimension: int) -> tuple[list[int], np.ndarray, list[str]]:
+        """Labels, normalised embeddings and contents of the chunks whose label is above `label`,
+        in label order."""
+        cursor = self._db.execute(
+            "SELECT label, embedding, content FROM chunks WHERE label > ? ORDER BY label", (label,)
+        )
+        labels, embeddings, contents = [], [], []
+        for found, embedding, content in cursor:
+            labels.append(found)
+            embeddings.append(embedding)
+            contents.append(content)
+        vectors = np.frombuffer(b"".join(embeddings), dtype=np.float32).reshape(len(labels), dimension)
+        return labels, vectors, contents
 
     def chunks(self, labels: Sequence[int]) -> dict[int, Chunk]:
         found: dict[int, Chunk] = {}
