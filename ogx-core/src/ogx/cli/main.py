@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ogx.server.heap import collect_less_until_ready
+
+    collect_less_until_ready()  # before the imports that make most of the start-up time
     import uvicorn
 
     from ogx.plugins import PluginManager
@@ -81,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
     )  # fail here, with every problem, before any worker starts
     os.environ["OGX_RUN_TARGET"] = args.target
     uvicorn.run(
-        "ogx.server.app:create_app_from_environment",
+        "ogx.server.factory:create_app_from_environment",
         factory=True,
         host=args.host or config.server.host,
         port=args.port if args.port is not None else config.server.port,
