@@ -8,11 +8,11 @@ of each API costs next to its later ones.
 The server is run.py's: the same run config over the nginx mock, the same bytecode cache under
 bench/results/pycache, and one data dir, both filled by a discarded priming start, so the
 measured starts are restarts. For each start: the time from spawn to the first 200 on
-`GET /v1/health` and on `POST /v1/chat/completions` (run.py's ready time), RSS right after; then
-one request of each API below, timed, repeated 5 times, and the RSS and peak RSS after all of
-them. A first request that costs much more than the later ones pays for
-work deferred from start-up (a schema built on first use). The console gets medians over the
-measured starts; every figure goes to bench/results/startup.json.
+`GET /v1/health` and on `POST /v1/chat/completions` (run.py's ready time), the server's CPU time
+(user + system) and RSS right after; then one request of each API below, timed, repeated 5
+times, and the RSS and peak RSS after all of them. A first request that costs much more than
+the later ones pays for work deferred from start-up (a schema built on first use). The console
+gets medians over the measured starts; every figure goes to bench/results/startup.json.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def first_requests(port: int) -> dict[str, dict[str, float]]:
 
 def one_start(server: OGXServer) -> dict:
     start = server.start(60.0)
+    start["cpu_s"] = server.cpu()  # CPU time to ready: what a loaded machine disturbs least
     try:
         start["requests"] = first_requests(server.port)
         start["after_requests"] = server.memory()
@@ -105,6 +106,7 @@ def summary(starts: list[dict]) -> dict:
         "ready_s_min": min(s["ready_s"] for s in starts),
         "ready_s_max": max(s["ready_s"] for s in starts),
         "health_s": median(lambda s: s["health_s"]),
+        "cpu_s": median(lambda s: s["cpu_s"]),
         "rss_after_start_mib": median(lambda s: s["rss_mib"]),
         "rss_after_requests_mib": median(lambda s: s["after_requests"]["rss_mib"]),
         "peak_rss_mib": median(lambda s: s["after_requests"]["peak_rss_mib"]),
@@ -127,6 +129,7 @@ def table(result: dict) -> str:
         "|---|---:|",
         f"| ready: spawn to first chat 200 (s) | {s['ready_s']:.3f} ({s['ready_s_min']:.3f}-{s['ready_s_max']:.3f}) |",
         f"| spawn to first health 200 (s) | {s['health_s']:.3f} |",
+        f"| server CPU time to ready (s) | {s['cpu_s']:.3f} |",
         f"| RSS after start (MiB) | {s['rss_after_start_mib']:.1f} |",
         f"| RSS after one request of each API (MiB) | {s['rss_after_requests_mib']:.1f} |",
         f"| peak RSS (MiB) | {s['peak_rss_mib']:.1f} |",
