@@ -25,7 +25,8 @@ _thresholds_before_startup: tuple[int, int, int] | None = None
 
 def collect_less_until_ready() -> None:
     """Raise the young generation's threshold until `frozen_startup_heap` runs. Called before the
-    app's modules are imported (`ogx run`, and each of its `--workers` processes)."""
+    app's modules are imported: first thing by the `ogx` command, and by uvicorn's factory in
+    each `--workers` process."""
     global _thresholds_before_startup
     if _thresholds_before_startup is None:
         _thresholds_before_startup = gc.get_threshold()  # type: ignore[assignment]
