@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,7 +28,7 @@ from ogx_api import (
     Unauthorized,
 )
 from ogx_api.inference import ChatCompletionRequest, ModelType, ProviderModel
-from ogx_api.openai_compat import OpenAICompatConfig, OpenAICompatInferenceAdapter
+from ogx_api.openai_compat import OpenAICompatConfig, OpenAICompatInferenceAdapter, tls_context
 
 BASE_URL = "http://backend.test/v1"
 SECRET = "sk-do-not-leak-123"
@@ -108,6 +109,20 @@ def test_tls_verify_accepts_an_existing_ca_path_only(tmp_path: Path) -> None:
     assert config(tls_verify=str(bundle)).tls_verify == str(bundle)
     with pytest.raises(ValidationError, match="tls_verify"):
         config(tls_verify=str(tmp_path / "missing.pem"))
+
+
+def test_tls_contexts_are_shared_and_verify_unless_told_not_to() -> None:
+    verified = tls_context(True)
+    assert tls_context(True) is verified  # one CA bundle load per process, not per provider
+    assert verified.verify_mode is ssl.CERT_REQUIRED and verified.check_hostname
+    assert verified.cert_store_stats()["x509_ca"] > 0
+    assert tls_context(False).verify_mode is ssl.CERT_NONE
+
+
+def test_a_plain_http_backend_gets_a_context_that_trusts_nothing() -> None:
+    plain = tls_context(None)
+    assert plain.verify_mode is ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0
 
 
 # -- client ownership --------------------------------------------------------------------

@@ -7,6 +7,7 @@ import gc
 import pytest
 
 from ogx import __version__
+from ogx.server.heap import STARTUP_YOUNG_THRESHOLD, collect_less_until_ready
 
 pytestmark = pytest.mark.asyncio
 
@@ -99,3 +100,15 @@ async def test_start_up_heap_is_frozen_while_serving_and_released_at_shutdown(se
         assert (await client.get("/v1/health")).status_code == 200
         assert gc.get_freeze_count() > 10_000  # the start-up objects, out of full collections
     assert gc.get_freeze_count() == 0  # collectable again once the app is gone
+
+
+async def test_the_collector_runs_less_until_ready_then_as_before(serve, fake_inference):
+    before = gc.get_threshold()
+    collect_less_until_ready()  # what `ogx run` does before importing the app
+    try:
+        assert gc.get_threshold()[0] >= STARTUP_YOUNG_THRESHOLD
+        async with serve({}) as (client, _):
+            assert (await client.get("/v1/health")).status_code == 200
+            assert gc.get_threshold() == before
+    finally:
+        gc.set_threshold(*before)

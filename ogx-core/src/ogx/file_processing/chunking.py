@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from ogx.deferred import DeferredModel
 
 AUTO_MAX_TOKENS = 800
 AUTO_OVERLAP_TOKENS = 400
@@ -27,7 +29,7 @@ _CL100K_PATTERN = (
 )
 
 
-class StaticChunking(BaseModel):
+class StaticChunking(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     max_chunk_size_tokens: int = Field(ge=100, le=4096)
@@ -43,13 +45,13 @@ class StaticChunking(BaseModel):
         return self
 
 
-class AutoChunkingStrategy(BaseModel):
+class AutoChunkingStrategy(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["auto"]
 
 
-class StaticChunkingStrategy(BaseModel):
+class StaticChunkingStrategy(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["static"]

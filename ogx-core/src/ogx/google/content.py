@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from ogx.deferred import DeferredModel
 
 MediaResolution = Literal["low", "medium", "high", "ultra_high"]
 ImageMimeType = Literal[
@@ -47,7 +49,7 @@ VideoMimeType = Literal[
 SearchType = Literal["web_search", "image_search", "enterprise_web_search"]
 
 
-class _Block(BaseModel):
+class _Block(DeferredModel):
     # Blocks a newer client sends with fields we don't know yet still parse.
     model_config = ConfigDict(extra="allow")
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from typing_extensions import TypedDict
 
+from ogx.deferred import DeferredModel
 from ogx.google.content import GoogleContent, SearchType
 
 InteractionStatus = Literal[
@@ -18,7 +19,7 @@ ResponseModality = Literal["text", "image", "audio", "video", "document"]
 ToolChoiceType = Literal["auto", "any", "none", "validated"]
 
 
-class _Open(BaseModel):
+class _Open(DeferredModel):
     model_config = ConfigDict(extra="allow")
 
 
@@ -60,7 +61,7 @@ class GoogleImageConfig(_Open):
     image_size: Literal["1K", "2K", "4K", "512"] | None = None
 
 
-class GoogleGenerationConfig(BaseModel):
+class GoogleGenerationConfig(DeferredModel):
     # Google rejects unknown fields; so do we, naming them (a misspelt `temprature` is an error).
     model_config = ConfigDict(extra="forbid")
 
@@ -150,7 +151,7 @@ GoogleTool = Annotated[
 ]
 
 
-class GoogleTurn(BaseModel):
+class GoogleTurn(DeferredModel):
     # No unknown fields: that is what tells a list of turns from a list of content blocks.
     model_config = ConfigDict(extra="forbid")
 
@@ -185,7 +186,7 @@ InteractionsInput = Annotated[
 ]
 
 
-class CreateInteractionRequest(BaseModel):
+class CreateInteractionRequest(DeferredModel):
     """`POST /v1beta/interactions` with a model (Google's `CreateModelInteractionParams`)."""
 
     model_config = ConfigDict(extra="forbid")

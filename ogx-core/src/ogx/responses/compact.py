@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from ogx.deferred import DeferredModel
 from ogx.responses import items as item_utils
 from ogx.responses.resource import add_usage, empty_usage
 from ogx.responses.schema import InputItem, refuse_unsupported, unsupported_items
@@ -26,7 +27,7 @@ PROMPT = (
 )
 
 
-class CompactRequest(BaseModel):
+class CompactRequest(DeferredModel):
     model_config = ConfigDict(extra="allow")
 
     model: str = Field(min_length=1)

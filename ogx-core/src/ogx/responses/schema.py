@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from ogx.deferred import DeferredModel
 from ogx.responses import kinds
 from ogx_api import InvalidRequest
 from ogx_api.metadata import Metadata
@@ -20,7 +21,7 @@ from ogx_api.vector_io import Filter
 # -- content parts -------------------------------------------------------------------------------
 
 
-class _Part(BaseModel):
+class _Part(DeferredModel):
     model_config = ConfigDict(extra="allow")
 
 
@@ -81,7 +82,7 @@ ToolOutputPart = Annotated[InputText | InputImage | InputFile, Field(discriminat
 # -- input items ---------------------------------------------------------------------------------
 
 
-class _Item(BaseModel):
+class _Item(DeferredModel):
     model_config = ConfigDict(extra="allow")
 
     id: str | None = None
@@ -159,7 +160,7 @@ InputItem = Annotated[
 # -- tools ---------------------------------------------------------------------------------------
 
 
-class ResponseFunctionTool(BaseModel):
+class ResponseFunctionTool(DeferredModel):
     model_config = ConfigDict(extra="allow")
 
     type: Literal["function"]
@@ -170,12 +171,12 @@ class ResponseFunctionTool(BaseModel):
     defer_loading: bool | None = None  # for tool search, which OGX does not run
 
 
-class HybridSearchWeights(BaseModel):
+class HybridSearchWeights(DeferredModel):
     embedding_weight: float = Field(ge=0)
     text_weight: float = Field(ge=0)
 
 
-class FileSearchRankingOptions(BaseModel):
+class FileSearchRankingOptions(DeferredModel):
     model_config = ConfigDict(extra="allow")
 
     ranker: Literal["auto", "default-2024-11-15"] | None = None
@@ -183,7 +184,7 @@ class FileSearchRankingOptions(BaseModel):
     hybrid_search: HybridSearchWeights | None = None
 
 
-class FileSearchTool(BaseModel):
+class FileSearchTool(DeferredModel):
     type: Literal["file_search"]
     vector_store_ids: list[str] = Field(min_length=1)
     filters: Filter | None = None
@@ -191,17 +192,17 @@ class FileSearchTool(BaseModel):
     ranking_options: FileSearchRankingOptions | None = None
 
 
-class ToolNames(BaseModel):
+class ToolNames(DeferredModel):
     tool_names: list[str] = Field(default_factory=list)
     read_only: bool | None = None
 
 
-class ApprovalFilter(BaseModel):
+class ApprovalFilter(DeferredModel):
     always: ToolNames | None = None
     never: ToolNames | None = None
 
 
-class McpTool(BaseModel):
+class McpTool(DeferredModel):
     type: Literal["mcp"]
     server_label: str = Field(min_length=1, pattern=r"^[a-zA-Z0-9_-]{1,64}$")
     server_url: str | None = None
@@ -245,12 +246,12 @@ Tool = Annotated[
 # -- tool choice, text, reasoning ----------------------------------------------------------------
 
 
-class FunctionChoice(BaseModel):
+class FunctionChoice(DeferredModel):
     type: Literal["function"]
     name: str
 
 
-class HostedChoice(BaseModel):
+class HostedChoice(DeferredModel):
     type: Literal[
         "file_search",
         "web_search_preview",
@@ -263,13 +264,13 @@ class HostedChoice(BaseModel):
     ]
 
 
-class McpChoice(BaseModel):
+class McpChoice(DeferredModel):
     type: Literal["mcp"]
     server_label: str
     name: str | None = None
 
 
-class ResponseAllowedToolsChoice(BaseModel):
+class ResponseAllowedToolsChoice(DeferredModel):
     type: Literal["allowed_tools"]
     mode: Literal["auto", "required"]
     tools: list[dict[str, Any]]
@@ -291,15 +292,15 @@ ToolChoice = (
 )
 
 
-class ResponseTextFormat(BaseModel):
+class ResponseTextFormat(DeferredModel):
     type: Literal["text"]
 
 
-class JsonObjectFormat(BaseModel):
+class JsonObjectFormat(DeferredModel):
     type: Literal["json_object"]
 
 
-class JsonSchemaFormat(BaseModel):
+class JsonSchemaFormat(DeferredModel):
     model_config = ConfigDict(populate_by_name=True)
 
     type: Literal["json_schema"]
@@ -309,7 +310,7 @@ class JsonSchemaFormat(BaseModel):
     strict: bool | None = None
 
 
-class TextConfig(BaseModel):
+class TextConfig(DeferredModel):
     format: (
         Annotated[ResponseTextFormat | JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")]
         | None
@@ -317,17 +318,17 @@ class TextConfig(BaseModel):
     verbosity: Literal["low", "medium", "high"] | None = None
 
 
-class ReasoningConfig(BaseModel):
+class ReasoningConfig(DeferredModel):
     effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
     summary: Literal["auto", "concise", "detailed"] | None = None
     generate_summary: Literal["auto", "concise", "detailed"] | None = None
 
 
-class ConversationRef(BaseModel):
+class ConversationRef(DeferredModel):
     id: str = Field(min_length=1)
 
 
-class ResponseStreamOptions(BaseModel):
+class ResponseStreamOptions(DeferredModel):
     include_obfuscation: bool | None = None
 
 
@@ -343,7 +344,7 @@ Include = Literal[
 ]
 
 
-class CreateResponseRequest(BaseModel):
+class CreateResponseRequest(DeferredModel):
     # Unknown fields are backend parameters: kept and passed on to the chat request.
     model_config = ConfigDict(extra="allow")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Mapping
 
@@ -180,13 +179,3 @@ def create_app(
     app.include_router(responses_routes.router)
     body.install_schemas(app)
     return app
-
-
-def create_app_from_environment() -> FastAPI:
-    """uvicorn factory for `ogx run` (also with `--workers N`): the CLI passes the run target
-    in `OGX_RUN_TARGET`."""
-    from ogx.cli.targets import load_target
-
-    plugins = PluginManager(quiet=True)  # the CLI already reported plugin failures
-    config = load_target(os.environ["OGX_RUN_TARGET"], plugins)
-    return create_app(config, plugins=plugins)

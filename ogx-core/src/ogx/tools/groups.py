@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import ConfigDict, Field, SecretStr, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ogx.deferred import DeferredModel
 from ogx.encryption import SecretBox, SecretUnreadable, key_id_of
 from ogx.redaction import REDACTED, redact_json, redact_tool_args
 from ogx.storage import tables
@@ -32,14 +33,14 @@ _table = tables.tool_groups
 TOOLGROUP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
 
-class McpEndpointBody(BaseModel):
+class McpEndpointBody(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     uri: str = Field(min_length=1, max_length=2048)
     transport: Literal["auto", "streamable_http", "sse"] = "auto"
 
 
-class RegisterToolGroupRequest(BaseModel):
+class RegisterToolGroupRequest(DeferredModel):
     """The body of `POST /v1/toolgroups`."""
 
     model_config = ConfigDict(extra="forbid")

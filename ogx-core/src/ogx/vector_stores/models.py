@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
 
+from ogx.deferred import DeferredModel
 from ogx.file_processing import ChunkingStrategy
 from ogx_api.metadata import MAX_KEY_LENGTH, MAX_PAIRS, MAX_VALUE_LENGTH, Metadata
 from ogx_api.vector_io import AttributeValue, ComparisonFilter, CompoundFilter, HybridRanker
@@ -31,7 +32,7 @@ Attributes = Annotated[dict[str, str | bool | float], AfterValidator(_check_attr
 Filter = Annotated[ComparisonFilter | CompoundFilter, Field(union_mode="left_to_right")]
 
 
-class _Body(BaseModel):
+class _Body(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
+from ogx.deferred import deferred_adapter
 from ogx.server.errors import invalid_request
 from ogx.vector_stores import rows
 from ogx.vector_stores.embedding import embed
@@ -22,7 +23,7 @@ from ogx_api.vector_io import ComparisonFilter, CompoundFilter, HybridRanker, Sc
 if TYPE_CHECKING:
     from ogx.vector_stores.service import VectorStoresService
 
-_filter = TypeAdapter(Filter)
+_filter = deferred_adapter(Filter)
 _STOPWORDS = frozenset(
     [
         "a",

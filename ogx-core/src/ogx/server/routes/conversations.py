@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ogx.conversations import MAX_ITEMS_PER_REQUEST
 from ogx.conversations.items import INCLUDE_VALUES
 from ogx.conversations.schemas import components, ref
+from ogx.deferred import DeferredModel
 from ogx.server.body import document_components, json_content, parse_body, request_json
 from ogx.server.errors import json_response
 from ogx.server.services import owner, services
@@ -31,18 +32,18 @@ _ADD_ITEMS = {
 
 # Bodies are parsed with these models; items are then validated against OpenAI's schemas, which
 # `/openapi.json` documents (`CreateConversationBody`, `UpdateConversationBody`).
-class CreateConversation(BaseModel):
+class CreateConversation(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     items: Annotated[list[Any] | None, Field(max_length=MAX_ITEMS_PER_REQUEST)] = None
     metadata: Metadata | None = None
 
 
-class UpdateConversation(BaseModel):
+class UpdateConversation(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     metadata: Metadata
 
 
-class AddConversationItems(BaseModel):
+class AddConversationItems(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     items: Annotated[list[Any], Field(max_length=MAX_ITEMS_PER_REQUEST)]
 

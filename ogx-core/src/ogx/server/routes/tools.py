@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ogx.deferred import DeferredModel
 from ogx.server.body import parse_body, request_body, response_schema
 from ogx.server.errors import json_response
 from ogx.server.services import owner, services
@@ -27,7 +28,7 @@ from ogx.tools.shapes import (
 router = APIRouter(tags=["tools"])
 
 
-class InvokeToolRequest(BaseModel):
+class InvokeToolRequest(DeferredModel):
     """The body of `POST /v1/tool-runtime/invoke`."""
 
     model_config = ConfigDict(extra="forbid")

@@ -9,11 +9,12 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from typing_extensions import TypedDict
 
+from ogx.deferred import DeferredModel, deferred_adapter
 from ogx.file_processing import ChunkingStrategy, TextChunk, process, resolved
 from ogx.files.multipart import FilePart, FormField, MultipartReader, boundary_of
 from ogx.server.body import parse_body, request_body, response_schema
@@ -67,7 +68,7 @@ async def vector_io_query(request: Request) -> Response:
 # -- file processors --------------------------------------------------------------------------
 
 
-class ProcessFileRequest(BaseModel):
+class ProcessFileRequest(DeferredModel):
     """JSON form: a stored file by id. The multipart form takes `file` (or `file_id`) and an
     optional `chunking_strategy` field holding JSON."""
 
@@ -91,7 +92,7 @@ class ProcessFileResponse(TypedDict):
     chunks: list[ProcessedChunk]
 
 
-_strategy = TypeAdapter(ChunkingStrategy)
+_strategy = deferred_adapter(ChunkingStrategy)
 request_body(ProcessFileRequest)  # documents the JSON form of the body below
 _PROCESS_FORM = {
     "requestBody": {
