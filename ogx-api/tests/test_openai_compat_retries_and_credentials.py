@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from ogx_api import InvalidRequest, ProviderUnavailable, RateLimited
+from ogx_api import InvalidRequest, ProviderUnavailable, RateLimited, Unauthorized
 from ogx_api.inference import ChatCompletionRequest, EmbeddingsRequest
 from ogx_api.openai_compat import OpenAICompatInferenceAdapter
 from ogx_api.request_context import provider_data, reset_provider_data, set_provider_data
@@ -144,6 +144,16 @@ async def test_provider_data_reaches_streams_too(compat_adapter: Any) -> None:
 
         await with_provider_data({"backend_api_key": "k"}, consume)
     assert seen[0].headers["authorization"] == "Bearer k"
+
+
+async def test_a_clients_own_key_never_appears_in_error_messages(compat_adapter: Any) -> None:
+    refused = httpx.Response(401, json={"error": {"message": "Incorrect API key provided: sk-client-own"}})
+    async with serving(compat_adapter, [refused], cls=KeyedAdapter) as (provider, _):
+        with pytest.raises(Unauthorized) as caught:
+            await with_provider_data(
+                {"backend_api_key": "sk-client-own"}, lambda: provider.chat_completion(chat())
+            )
+    assert caught.value.message == "Incorrect API key provided: ***"
 
 
 def test_invalid_provider_data_names_the_field_but_not_the_value() -> None:

@@ -20,7 +20,7 @@ import base64
 import ssl
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from enum import Enum
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -102,8 +102,9 @@ class BackendHttp(ABC):
     @abstractmethod
     def stream(
         self, method: str, url: str, body: bytes | None, headers: Mapping[str, str]
-    ) -> Any:  # an async context manager of `Exchange`; leaving it early closes the connection
-        ...
+    ) -> AbstractAsyncContextManager[Exchange]:
+        """The answer's head, its body to read from; leaving early or on an error closes the
+        connection (so the backend stops), leaving after the whole body gives it back to the pool."""
 
     @abstractmethod
     def failure(self, error: BaseException) -> TransportFailure:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from http import HTTPStatus
 from pathlib import Path
@@ -290,14 +290,18 @@ class OpenAICompatInferenceAdapter(BaseProvider):
     def _request_headers(self) -> dict[str, str]:
         """The configured headers, with the client's own key when it sent one in the
         `X-OGX-Provider-Data` header (see `provider_data_model`)."""
+        key = self._client_key()
+        return self._headers if key is None else {**self._headers, "Authorization": f"Bearer {key}"}
+
+    def _client_key(self) -> str | None:
+        """The API key this request's client sent in `X-OGX-Provider-Data`, if any."""
         if self.provider_data_model is None:
-            return self._headers
+            return None
         data = provider_data(self.provider_data_model)
         key = getattr(data, self.provider_data_api_key_field, None) if data is not None else None
         if key is None:
-            return self._headers
-        secret = key.get_secret_value() if isinstance(key, SecretStr) else str(key)
-        return {**self._headers, "Authorization": f"Bearer {secret}"}
+            return None
+        return key.get_secret_value() if isinstance(key, SecretStr) else str(key)
 
     @property
     def _http(self) -> BackendHttp:
@@ -342,7 +346,7 @@ class OpenAICompatInferenceAdapter(BaseProvider):
             )
         return body
 
-    async def _post_lines(self, url: str, payload: dict[str, Any]) -> AsyncIterator[list[bytes]]:
+    async def _post_lines(self, url: str, payload: dict[str, Any]) -> AsyncGenerator[list[bytes], None]:
         """POST `payload` and relay the answer's lines (without `\\n`) as they arrive, in batches
         of whole lines; a last line without `\\n` comes at the end.
 
@@ -438,7 +442,8 @@ class OpenAICompatInferenceAdapter(BaseProvider):
         return self._redact(message or text.strip()[:_MAX_ERROR_TEXT])
 
     def _redact(self, message: str) -> str:
-        for hidden in self._hidden:
+        client_key = self._client_key()
+        for hidden in (client_key, *self._hidden) if client_key else self._hidden:
             message = message.replace(hidden, "***")
         return message
 
