@@ -5,9 +5,13 @@ pooling, credentials and typed errors, and a stream left early closes its backen
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -289,3 +293,61 @@ async def test_headers_credentials_and_no_cookies(own_client: str) -> None:
     assert seen[3]["authorization"] == f"Bearer {SECRET}"
     assert seen[3]["content-type"] == "application/json"
     assert "cookie" not in seen[1] and "cookie" not in seen[3], "a backend's cookie is not sent back"
+
+
+# -- TLS -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made with the `openssl` command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@asynccontextmanager
+async def tls_backend(certificate: tuple[Path, Path]) -> AsyncIterator[str]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    body = b'{"object": "list", "data": [{"id": "m"}]}'
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with suppress(ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=context)
+    try:
+        yield f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
+    finally:
+        server.close()
+
+
+async def test_tls_verify_true_refuses_an_unknown_certificate(
+    own_client: str, certificate: tuple[Path, Path]
+) -> None:
+    async with tls_backend(certificate) as url, started(url, connect_retries=0) as provider:
+        with pytest.raises(ProviderUnavailable) as caught:
+            await provider.list_models()
+    assert "certificate" in caught.value.message.lower()
+
+
+@pytest.mark.parametrize("verify", ["ca-bundle", False])
+async def test_tls_verify_with_a_ca_bundle_or_off_connects(
+    own_client: str, certificate: tuple[Path, Path], verify: object
+) -> None:
+    tls_verify = str(certificate[0]) if verify == "ca-bundle" else verify
+    async with tls_backend(certificate) as url, started(url, tls_verify=tls_verify) as provider:
+        models = await provider.list_models()
+    assert [model.provider_model_id for model in models] == ["m"]
