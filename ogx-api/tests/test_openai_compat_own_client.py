@@ -139,7 +139,7 @@ async def test_own_client_is_created_at_start_and_closed_at_close(own_client: st
 
 
 async def test_a_refused_connection_is_unavailable_and_health_reports_it(own_client: str) -> None:
-    async with started(f"http://127.0.0.1:{closed_port()}/v1") as provider:
+    async with started(f"http://127.0.0.1:{closed_port()}/v1", max_retries=0) as provider:
         with pytest.raises(ProviderUnavailable) as caught:
             await provider.chat_completion(chat())
         health = await provider.health()
@@ -337,7 +337,7 @@ async def tls_backend(certificate: tuple[Path, Path]) -> AsyncIterator[str]:
 async def test_tls_verify_true_refuses_an_unknown_certificate(
     own_client: str, certificate: tuple[Path, Path]
 ) -> None:
-    async with tls_backend(certificate) as url, started(url, connect_retries=0) as provider:
+    async with tls_backend(certificate) as url, started(url, connect_retries=0, max_retries=0) as provider:
         with pytest.raises(ProviderUnavailable) as caught:
             await provider.list_models()
     assert "certificate" in caught.value.message.lower()
