@@ -161,8 +161,15 @@ class HttpxBackend(BackendHttp):
         self.owned = owned
 
     @classmethod
-    def pooled(cls, *, tls_verify: bool | str, connect_timeout: float, read_timeout: float,
-               max_connections: int, connect_retries: int) -> HttpxBackend:  # fmt: skip
+    def pooled(
+        cls,
+        *,
+        tls_verify: bool | str,
+        connect_timeout: float,
+        read_timeout: float,
+        max_connections: int,
+        connect_retries: int,
+    ) -> HttpxBackend:
         """A client of its own, for where aiohttp is not installed."""
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         transport = httpx.AsyncHTTPTransport(
@@ -189,16 +196,14 @@ class HttpxBackend(BackendHttp):
 
     def failure(self, error: BaseException) -> TransportFailure:
         if isinstance(error, httpx.ConnectTimeout):
-            kind = FailureKind.connect_timeout
-        elif isinstance(error, httpx.PoolTimeout):
-            kind = FailureKind.pool_timeout
-        elif isinstance(error, httpx.TimeoutException):
-            kind = FailureKind.read_timeout
-        elif isinstance(error, httpx.ConnectError):
+            return TransportFailure(FailureKind.connect_timeout, "")
+        if isinstance(error, httpx.PoolTimeout):
+            return TransportFailure(FailureKind.pool_timeout, "")
+        if isinstance(error, httpx.TimeoutException):
+            return TransportFailure(FailureKind.read_timeout, "")
+        if isinstance(error, httpx.ConnectError):
             return TransportFailure(FailureKind.connect, str(error))
-        else:
-            return TransportFailure(FailureKind.broken, repr(error))
-        return TransportFailure(kind, "")
+        return TransportFailure(FailureKind.broken, repr(error))
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -285,7 +290,7 @@ class AiohttpBackend(BackendHttp):
     async def _send(
         self, method: str, url: str, body: bytes | None, headers: Mapping[str, str]
     ) -> aiohttp.ClientResponse:
-        """The answer's head; the caller calls `_done()` once it has released or closed it."""
+        """The answer's head. The caller releases or closes it, then takes one off `_in_flight`."""
         target, auth = self._target(url)
         if auth is not None and "Authorization" not in headers:
             headers = {**headers, "Authorization": auth}  # the URL's credentials, as httpx sends them
