@@ -1,12 +1,12 @@
-"""The shared OpenAI-compatible adapter: config validation, client ownership, and the parts of
-error mapping and SSE parsing that every such provider inherits. (Request mapping and the main
-error cases are exercised through a real provider in plugins/ogx-vllm/tests.)"""
+"""The shared OpenAI-compatible adapter: config validation, and the parts of error mapping and SSE
+parsing that every such provider inherits, each through an injected `httpx.MockTransport` and over
+real HTTP with the adapter's own client (the `compat_adapter` fixture). Request mapping and the
+main error cases are exercised through a real provider in plugins/ogx-vllm/tests; the own
+client's pooling, timeouts and connection handling in test_openai_compat_own_client.py."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,13 +22,13 @@ from ogx_api import (
     InvalidRequest,
     OGXError,
     ProviderError,
-    ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
     Unauthorized,
 )
+from ogx_api.backend_http import ssl_context
 from ogx_api.inference import ChatCompletionRequest, ModelType, ProviderModel
-from ogx_api.openai_compat import OpenAICompatConfig, OpenAICompatInferenceAdapter, tls_context
+from ogx_api.openai_compat import OpenAICompatConfig, OpenAICompatInferenceAdapter
 
 BASE_URL = "http://backend.test/v1"
 SECRET = "sk-do-not-leak-123"
@@ -41,7 +41,7 @@ def config(**fields: Any) -> OpenAICompatConfig:
 
 
 @asynccontextmanager
-async def adapter(handler: Handler, **fields: Any) -> AsyncIterator[OpenAICompatInferenceAdapter]:
+async def injected(handler: Handler, **fields: Any) -> AsyncIterator[OpenAICompatInferenceAdapter]:
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
         provider = OpenAICompatInferenceAdapter(config(**fields), client=client)
         await provider.start()
@@ -55,17 +55,11 @@ def chat(**fields: Any) -> ChatCompletionRequest:
     )
 
 
-async def chat_error(handler: Handler, **fields: Any) -> OGXError:
+async def chat_error(adapter: Any, handler: Handler, **fields: Any) -> OGXError:
     async with adapter(handler, **fields) as provider:
         with pytest.raises(OGXError) as caught:
             await provider.chat_completion(chat())
     return caught.value
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -- config ------------------------------------------------------------------------------
@@ -112,15 +106,15 @@ def test_tls_verify_accepts_an_existing_ca_path_only(tmp_path: Path) -> None:
 
 
 def test_tls_contexts_are_shared_and_verify_unless_told_not_to() -> None:
-    verified = tls_context(True)
-    assert tls_context(True) is verified  # one CA bundle load per process, not per provider
+    verified = ssl_context(True)
+    assert ssl_context(True) is verified  # one CA bundle load per process, not per provider
     assert verified.verify_mode is ssl.CERT_REQUIRED and verified.check_hostname
     assert verified.cert_store_stats()["x509_ca"] > 0
-    assert tls_context(False).verify_mode is ssl.CERT_NONE
+    assert ssl_context(False).verify_mode is ssl.CERT_NONE
 
 
 def test_a_plain_http_backend_gets_a_context_that_trusts_nothing() -> None:
-    plain = tls_context(None)
+    plain = ssl_context(None)
     assert plain.verify_mode is ssl.CERT_REQUIRED and plain.check_hostname
     assert plain.cert_store_stats()["x509_ca"] == 0
 
@@ -136,51 +130,8 @@ async def test_injected_client_is_left_open_for_its_owner() -> None:
         assert not client.is_closed
 
 
-async def test_own_client_is_created_at_start_and_closed_at_close() -> None:
-    provider = OpenAICompatInferenceAdapter(config(base_url=f"http://127.0.0.1:{closed_port()}/v1"))
-    with pytest.raises(RuntimeError, match="start"):
-        await provider.list_models()
-    await provider.start()
-    client = provider._client
-    assert client is not None and not client.is_closed
-    await provider.close()
-    assert client.is_closed
-
-
-async def test_own_client_maps_a_refused_connection_and_health_reports_it() -> None:
-    provider = OpenAICompatInferenceAdapter(config(base_url=f"http://127.0.0.1:{closed_port()}/v1"))
-    await provider.start()
-    try:
-        with pytest.raises(ProviderUnavailable) as caught:
-            await provider.chat_completion(chat())
-        health = await provider.health()
-    finally:
-        await provider.close()
-    assert caught.value.status_code == 503
-    assert health.status == HealthState.error and health.message
-
-
-async def test_own_client_applies_read_timeout() -> None:
-    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(1)
-        await asyncio.sleep(5)
-        writer.close()
-
-    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    provider = OpenAICompatInferenceAdapter(config(base_url=f"http://127.0.0.1:{port}/v1", read_timeout=0.2))
-    await provider.start()
-    try:
-        with pytest.raises(ProviderTimeout) as caught:
-            await asyncio.wait_for(provider.chat_completion(chat()), timeout=3)
-    finally:
-        await provider.close()
-        server.close()
-    assert caught.value.status_code == 504
-
-
-async def test_health_is_ok_when_models_answers() -> None:
-    async with adapter(lambda r: httpx.Response(200, json={"object": "list", "data": []})) as provider:
+async def test_health_is_ok_when_models_answers(compat_adapter: Any) -> None:
+    async with compat_adapter(lambda r: httpx.Response(200, json={"object": "list", "data": []})) as provider:
         assert (await provider.health()).status == HealthState.ok
 
 
@@ -197,22 +148,24 @@ async def test_health_is_ok_when_models_answers() -> None:
         (httpx.Response(400), "Bad Request"),
     ],
 )
-async def test_backend_error_message_is_extracted(response: httpx.Response, message: str) -> None:
-    error = await chat_error(lambda r: response)
+async def test_backend_error_message_is_extracted(
+    compat_adapter: Any, response: httpx.Response, message: str
+) -> None:
+    error = await chat_error(compat_adapter, lambda r: response)
     assert isinstance(error, InvalidRequest)
     assert error.message == message
     assert error.status_code == response.status_code
 
 
-async def test_validation_detail_list_is_kept_as_json() -> None:
+async def test_validation_detail_list_is_kept_as_json(compat_adapter: Any) -> None:
     detail = [{"loc": ["body", "messages"], "msg": "field required"}]
-    error = await chat_error(lambda r: httpx.Response(422, json={"detail": detail}))
+    error = await chat_error(compat_adapter, lambda r: httpx.Response(422, json={"detail": detail}))
     assert json.loads(error.message) == detail
 
 
-async def test_api_key_never_appears_in_error_messages() -> None:
+async def test_api_key_never_appears_in_error_messages(compat_adapter: Any) -> None:
     body = {"error": {"message": f"Incorrect API key provided: {SECRET}"}}
-    error = await chat_error(lambda r: httpx.Response(401, json=body), api_key=SECRET)
+    error = await chat_error(compat_adapter, lambda r: httpx.Response(401, json=body), api_key=SECRET)
     assert isinstance(error, Unauthorized)
     assert SECRET not in error.message and "***" in error.message
 
@@ -221,27 +174,27 @@ async def test_credentials_in_base_url_never_appear_in_error_messages() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("Connection refused")
 
-    error = await chat_error(refuse, base_url=f"http://user:{SECRET}@backend.test/v1?key={SECRET}")
+    error = await chat_error(injected, refuse, base_url=f"http://user:{SECRET}@backend.test/v1?key={SECRET}")
     assert isinstance(error, ProviderUnavailable)
     assert SECRET not in error.message and "backend.test" in error.message
 
 
-async def test_rate_limit_keeps_retry_after() -> None:
+async def test_rate_limit_keeps_retry_after(compat_adapter: Any) -> None:
     response = httpx.Response(429, headers={"retry-after": "7"}, json={"error": {"message": "slow down"}})
-    error = await chat_error(lambda r: response)
+    error = await chat_error(compat_adapter, lambda r: response)
     assert isinstance(error, RateLimited)
     assert (error.status_code, error.retry_after, error.message) == (429, 7.0, "slow down")
 
 
-async def test_json_that_is_not_an_object_is_provider_error() -> None:
-    error = await chat_error(lambda r: httpx.Response(200, json=["not", "an", "object"]))
+async def test_json_that_is_not_an_object_is_provider_error(compat_adapter: Any) -> None:
+    error = await chat_error(compat_adapter, lambda r: httpx.Response(200, json=["not", "an", "object"]))
     assert isinstance(error, ProviderError) and error.status_code == 502
 
 
 # -- SSE parsing -------------------------------------------------------------------------
 
 
-async def stream_chat(body: bytes) -> tuple[list[Any], OGXError | None]:
+async def stream_chat(adapter: Any, body: bytes) -> tuple[list[Any], OGXError | None]:
     received: list[Any] = []
     async with adapter(lambda r: httpx.Response(200, content=body)) as provider:
         try:
@@ -252,41 +205,41 @@ async def stream_chat(body: bytes) -> tuple[list[Any], OGXError | None]:
     return received, None
 
 
-async def test_sse_ignores_event_lines_comments_and_missing_space() -> None:
+async def test_sse_ignores_event_lines_comments_and_missing_space(compat_adapter: Any) -> None:
     body = b'event: message\ndata:{"n": 1}\n\n: ping\n\ndata:  {"n": 2}\r\n\r\ndata: [DONE]\n\n'
-    assert await stream_chat(body) == ([{"n": 1}, {"n": 2}], None)
+    assert await stream_chat(compat_adapter, body) == ([{"n": 1}, {"n": 2}], None)
 
 
-async def test_sse_cut_off_before_done_is_provider_error() -> None:
-    received, error = await stream_chat(b'data: {"n": 1}\n\n')
+async def test_sse_cut_off_before_done_is_provider_error(compat_adapter: Any) -> None:
+    received, error = await stream_chat(compat_adapter, b'data: {"n": 1}\n\n')
     assert received == [{"n": 1}]
     assert isinstance(error, ProviderError) and "[DONE]" in error.message
 
 
-async def test_empty_sse_body_is_provider_error() -> None:
+async def test_empty_sse_body_is_provider_error(compat_adapter: Any) -> None:
     # llama_cpp.server answers 200 and then an empty body when the request fails in its handler.
-    received, error = await stream_chat(b"")
+    received, error = await stream_chat(compat_adapter, b"")
     assert received == [] and isinstance(error, ProviderError)
 
 
-async def test_sse_error_event_mid_stream_is_provider_error() -> None:
+async def test_sse_error_event_mid_stream_is_provider_error(compat_adapter: Any) -> None:
     body = b'data: {"n": 1}\n\ndata: {"error": {"message": "engine died", "code": 500}}\n\n'
-    received, error = await stream_chat(body)
+    received, error = await stream_chat(compat_adapter, body)
     assert received == [{"n": 1}]
     assert isinstance(error, ProviderError) and "engine died" in error.message
 
 
-async def test_sse_event_that_is_not_an_object_is_provider_error() -> None:
-    received, error = await stream_chat(b"data: [1, 2]\n\n")
+async def test_sse_event_that_is_not_an_object_is_provider_error(compat_adapter: Any) -> None:
+    received, error = await stream_chat(compat_adapter, b"data: [1, 2]\n\n")
     assert received == [] and isinstance(error, ProviderError)
 
 
-async def test_connection_dropped_mid_stream_is_provider_error() -> None:
+async def test_connection_dropped_mid_stream_is_provider_error(compat_adapter: Any) -> None:
     async def body() -> AsyncIterator[bytes]:
         yield b'data: {"n": 1}\n\n'
         raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
 
-    async with adapter(lambda r: httpx.Response(200, content=body())) as provider:
+    async with compat_adapter(lambda r: httpx.Response(200, content=body())) as provider:
         received = []
         with pytest.raises(ProviderError) as caught:
             async for item in provider.chat_completion_stream(chat(stream=True)):
@@ -297,7 +250,7 @@ async def test_connection_dropped_mid_stream_is_provider_error() -> None:
 # -- model listing -----------------------------------------------------------------------
 
 
-async def test_list_models_skips_entries_without_id_and_guesses_embeddings() -> None:
+async def test_list_models_skips_entries_without_id_and_guesses_embeddings(compat_adapter: Any) -> None:
     data = [
         {"id": "llama-3"},
         {"object": "model"},
@@ -305,7 +258,7 @@ async def test_list_models_skips_entries_without_id_and_guesses_embeddings() -> 
         "junk",
         {"id": "BAAI/bge-small"},
     ]
-    async with adapter(lambda r: httpx.Response(200, json={"data": data})) as provider:
+    async with compat_adapter(lambda r: httpx.Response(200, json={"data": data})) as provider:
         models = await provider.list_models()
     assert [(m.provider_model_id, m.model_type) for m in models] == [
         ("llama-3", ModelType.llm),
@@ -334,8 +287,8 @@ async def test_subclass_customizes_model_description_by_data_and_override() -> N
     ]
 
 
-async def test_models_answer_without_data_is_provider_error() -> None:
-    async with adapter(lambda r: httpx.Response(200, json={"models": []})) as provider:
+async def test_models_answer_without_data_is_provider_error(compat_adapter: Any) -> None:
+    async with compat_adapter(lambda r: httpx.Response(200, json={"models": []})) as provider:
         with pytest.raises(ProviderError, match="data"):
             await provider.list_models()
 
@@ -376,7 +329,7 @@ def test_custom_tool_calls_in_an_assistant_turn_are_accepted_and_relayed() -> No
     ],
 )
 async def test_max_completion_tokens_is_also_sent_as_max_tokens_when_configured(
-    send_max_tokens: bool, fields: dict[str, Any], expected: dict[str, Any]
+    compat_adapter: Any, send_max_tokens: bool, fields: dict[str, Any], expected: dict[str, Any]
 ) -> None:
     sent: list[dict[str, Any]] = []
 
@@ -384,7 +337,7 @@ async def test_max_completion_tokens_is_also_sent_as_max_tokens_when_configured(
         sent.append(json.loads(request.content))
         return httpx.Response(200, json={"id": "c", "object": "chat.completion", "choices": []})
 
-    async with adapter(handler, send_max_tokens=send_max_tokens) as provider:
+    async with compat_adapter(handler, send_max_tokens=send_max_tokens) as provider:
         await provider.chat_completion(chat(**fields))
     limits = {k: v for k, v in sent[0].items() if k in ("max_tokens", "max_completion_tokens")}
     assert limits == expected

@@ -170,50 +170,128 @@ async def test_completion(serve, fake_inference):
     assert streamed.text.rstrip().endswith("data: [DONE]")
 
 
+async def stream_then_disconnect(app, body: bytes) -> tuple[float, list[bytes]]:
+    """POST `body` to /v1/chat/completions at the ASGI level and go away after the first event;
+    the seconds the app took to finish, and what it sent."""
+    received_body = asyncio.Event()
+    first_event = asyncio.Event()
+    sent: list[bytes] = []
+
+    async def receive():
+        if not received_body.is_set():
+            received_body.set()
+            return {"type": "http.request", "body": body, "more_body": False}
+        await first_event.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.body" and message.get("body"):
+            sent.append(message["body"])
+            first_event.set()
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/chat/completions",
+        "raw_path": b"/v1/chat/completions",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+        "state": {},
+    }
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(app(scope, receive, send), timeout=3)
+    return asyncio.get_running_loop().time() - started, sent
+
+
 async def test_client_disconnect_stops_the_upstream_stream(serve, fake_inference):
-    """Driven at the ASGI level: the client goes away after the first event; the provider's
-    stream must be closed long before it would have finished on its own."""
+    """The client goes away after the first event; the provider's stream must be closed long
+    before it would have finished on its own."""
     words = " ".join(f"w{i}" for i in range(200))
     body = orjson.dumps(CHAT | {"stream": True, "messages": [{"role": "user", "content": words}]})
     async with serve(fake_inference(stream_delay=0.02)) as (_, app):
         provider = app.state.ogx.providers[0].impl
-        received_body = asyncio.Event()
-        first_event = asyncio.Event()
-        sent: list[bytes] = []
-
-        async def receive():
-            if not received_body.is_set():
-                received_body.set()
-                return {"type": "http.request", "body": body, "more_body": False}
-            await first_event.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message):
-            if message["type"] == "http.response.body" and message.get("body"):
-                sent.append(message["body"])
-                first_event.set()
-
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/v1/chat/completions",
-            "raw_path": b"/v1/chat/completions",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"content-type", b"application/json")],
-            "client": ("127.0.0.1", 1),
-            "server": ("127.0.0.1", 2),
-            "state": {},
-        }
-        started = asyncio.get_running_loop().time()
-        await asyncio.wait_for(app(scope, receive, send), timeout=3)
-        elapsed = asyncio.get_running_loop().time() - started
+        elapsed, sent = await stream_then_disconnect(app, body)
     assert provider.streams_closed == 1
     assert elapsed < 1.0, "the 200-word stream (4 s) was cut short"
     assert len(sent) < 10
+
+
+class EndlessBackend:
+    """A real OpenAI-compatible backend on 127.0.0.1 whose chat stream goes on for 8 s, one
+    chunk every 20 ms, unless the connection is closed; `closed` is set when it is."""
+
+    def __init__(self) -> None:
+        self.closed = asyncio.Event()
+        self.base_url = ""
+
+    async def __aenter__(self) -> EndlessBackend:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.base_url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/v1"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.lower().split(b"\r\n")
+                        if line.startswith(b"content-length")
+                    ),
+                    0,
+                )
+                await reader.readexactly(length)
+                if head.startswith(b"GET"):
+                    models = b'{"object": "list", "data": [{"id": "m", "object": "model"}]}'
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(models), models))
+                    continue
+                await self._stream(reader, writer)
+                return
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+        )
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                 "choices": [{"index": 0, "delta": {"content": "w "}, "finish_reason": None}]}  # fmt: skip
+        event = b"data: " + orjson.dumps(chunk) + b"\n\n"
+        try:
+            for _ in range(400):
+                writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+                await writer.drain()
+                try:
+                    if await asyncio.wait_for(reader.read(1), timeout=0.02) == b"":
+                        return  # the client closed the connection
+                except TimeoutError:
+                    pass
+        finally:
+            self.closed.set()
+
+
+async def test_client_disconnect_closes_the_backend_connection(serve_scripted):
+    """Through the shared OpenAI-compatible adapter over real HTTP: the client goes away after the
+    first event, and the backend sees its connection closed, so it can stop generating."""
+    body = orjson.dumps(
+        {"model": "scripted/m", "stream": True, "messages": [{"role": "user", "content": "go"}]}
+    )
+    async with EndlessBackend() as backend, serve_scripted(backend) as (_, _, app):
+        elapsed, _ = await stream_then_disconnect(app, body)
+        await asyncio.wait_for(backend.closed.wait(), timeout=2)
+    assert elapsed < 1.0, "the 8 s stream was cut short"
 
 
 async def test_base64_embeddings_decode_to_the_float_vectors(serve, fake_inference):

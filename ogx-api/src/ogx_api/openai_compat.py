@@ -11,11 +11,11 @@ every failure into the typed errors of `ogx_api.errors`, in one place: `_error_f
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import random
-import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,6 +32,15 @@ except ImportError:
 
     _json_loads = json.loads
 
+from ogx_api.backend_http import (
+    AiohttpBackend,
+    Answer,
+    BackendHttp,
+    FailureKind,
+    HttpxBackend,
+    TransportFailure,
+    aiohttp_installed,
+)
 from ogx_api.errors import (
     OGXError,
     ProviderError,
@@ -149,49 +158,28 @@ class OpenAICompatConfig(BaseModel):
         return value
 
 
+def _secrets_of(api_key: str | None, url: str) -> list[str]:
+    """What an error message must not show: the API key, and the URL's password and query (a
+    library's exception may quote the URL it was asked for)."""
+    parsed = httpx.URL(url)
+    raw_password = parsed.userinfo.partition(b":")[2].decode()
+    candidates = (api_key, parsed.password, raw_password, parsed.query.decode())
+    return sorted({value for value in candidates if value}, key=len, reverse=True)
+
+
 def _redacted_url(url: str) -> str:
     """The URL without credentials or query string, for error messages."""
     parsed = httpx.URL(url)
     return str(parsed.copy_with(username=None, password=None, query=None))
 
 
-@functools.cache
-def tls_context(verify: bool | str | None) -> ssl.SSLContext:
-    """The TLS context for a provider's pool, one per setting for the whole process (a context is
-    safe to share): loading a CA bundle costs ~30 ms and ~0.75 MiB per context, measured.
-
-    `None` is for a plain-HTTP backend: verification stays on and no CA is loaded, so nothing is
-    trusted. The pool only ever connects to the backend's own URL (no redirects are followed), so
-    it never needs one."""
-    if verify is None:
-        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if isinstance(verify, str):
-        return ssl.create_default_context(cafile=verify)
-    return httpx.create_ssl_context(verify=verify)
-
-
-def pooled_transport(
-    *, verify: ssl.SSLContext | bool, limits: httpx.Limits, retries: int
-) -> httpx.AsyncBaseTransport:
-    """The transport for a provider's pooled client: aiohttp's connection pool when
-    `httpx-aiohttp` is installed (the `ogx` server depends on it), else httpx's own.
-
-    httpcore's pool inspects every pooled connection on each request; at 32 concurrent requests
-    that was most of the server's CPU time (bench/README.md). Behaviour and error types are the
-    same either way: the aiohttp transport raises httpx's exceptions."""
-    try:
-        from httpx_aiohttp import AiohttpTransport
-    except ImportError:
-        return httpx.AsyncHTTPTransport(verify=verify, limits=limits, retries=retries)
-    return AiohttpTransport(verify=verify, limits=limits, retries=retries)
-
-
 class OpenAICompatInferenceAdapter(BaseProvider):
     """`InferenceProvider` for any backend that speaks the OpenAI HTTP API.
 
     Give it an `httpx.AsyncClient` to control transport (tests pass one with
-    `httpx.MockTransport`); otherwise `start()` creates one pooled client from the config and
-    `close()` closes it. An injected client is never closed here: its owner closes it.
+    `httpx.MockTransport`); otherwise `start()` creates one pooled client from the config —
+    aiohttp's when installed, else httpx's (`ogx_api.backend_http`) — and `close()` closes it.
+    An injected client is never closed here: its owner closes it.
     """
 
     # A listed model whose id contains one of these (lower-cased) is registered as an
@@ -205,8 +193,7 @@ class OpenAICompatInferenceAdapter(BaseProvider):
     def __init__(self, config: OpenAICompatConfig, client: httpx.AsyncClient | None = None) -> None:
         self.config = config
         self.default_body_fields: dict[str, Any] = {}  # sent unless the client set them
-        self._client = client
-        self._owns_client = False
+        self._backend: BackendHttp | None = None if client is None else HttpxBackend(client, owned=False)
         base = config.base_url
         self._display_url = _redacted_url(base)
         self._models_url = f"{base}/models"
@@ -214,6 +201,7 @@ class OpenAICompatInferenceAdapter(BaseProvider):
         self._completions_url = f"{base}/completions"
         self._embeddings_url = f"{base}/embeddings"
         self._secret = config.api_key.get_secret_value() if config.api_key else None
+        self._hidden = _secrets_of(self._secret, base)  # never in a message
         self._headers = {"Content-Type": "application/json"}
         if self._secret:
             self._headers["Authorization"] = f"Bearer {self._secret}"
@@ -221,23 +209,25 @@ class OpenAICompatInferenceAdapter(BaseProvider):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._client is not None:
+        if self._backend is not None:
             return
         cfg = self.config
-        verify = tls_context(cfg.tls_verify if httpx.URL(cfg.base_url).scheme == "https" else None)
-        timeout = httpx.Timeout(cfg.read_timeout, connect=cfg.connect_timeout)
-        limits = httpx.Limits(
-            max_connections=cfg.max_connections, max_keepalive_connections=cfg.max_connections
-        )
-        transport = pooled_transport(verify=verify, limits=limits, retries=cfg.connect_retries)
-        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
-        self._owns_client = True
+        settings = {
+            # A plain-HTTP backend needs no CA bundle (no redirects are followed: the pool only
+            # ever connects to the backend's own URL).
+            "tls_verify": cfg.tls_verify if httpx.URL(cfg.base_url).scheme == "https" else None,
+            "connect_timeout": cfg.connect_timeout,
+            "read_timeout": cfg.read_timeout,
+            "max_connections": cfg.max_connections,
+            "connect_retries": cfg.connect_retries,
+        }
+        self._backend = AiohttpBackend(**settings) if aiohttp_installed() else HttpxBackend.pooled(**settings)
 
     async def close(self) -> None:
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
-            self._owns_client = False
+        backend = self._backend
+        if backend is not None and backend.owned:
+            self._backend = None
+            await backend.aclose()
 
     async def health(self) -> HealthStatus:
         try:
@@ -302,20 +292,24 @@ class OpenAICompatInferenceAdapter(BaseProvider):
     def _request_headers(self) -> dict[str, str]:
         """The configured headers, with the client's own key when it sent one in the
         `X-OGX-Provider-Data` header (see `provider_data_model`)."""
+        key = self._client_key()
+        return self._headers if key is None else {**self._headers, "Authorization": f"Bearer {key}"}
+
+    def _client_key(self) -> str | None:
+        """The API key this request's client sent in `X-OGX-Provider-Data`, if any."""
         if self.provider_data_model is None:
-            return self._headers
+            return None
         data = provider_data(self.provider_data_model)
         key = getattr(data, self.provider_data_api_key_field, None) if data is not None else None
         if key is None:
-            return self._headers
-        secret = key.get_secret_value() if isinstance(key, SecretStr) else str(key)
-        return {**self._headers, "Authorization": f"Bearer {secret}"}
+            return None
+        return key.get_secret_value() if isinstance(key, SecretStr) else str(key)
 
     @property
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
+    def _http(self) -> BackendHttp:
+        if self._backend is None:
             raise RuntimeError(f"{type(self).__name__} is not started: await start() first")
-        return self._client
+        return self._backend
 
     async def _request_json(
         self, method: str, url: str, payload: dict[str, Any] | None = None, *, idempotent: bool = False
@@ -336,13 +330,17 @@ class OpenAICompatInferenceAdapter(BaseProvider):
                 await asyncio.sleep(min(delay, _MAX_RETRY_DELAY))
 
     async def _request_json_once(self, method: str, url: str, payload: dict[str, Any] | None) -> Any:
+        http = self._http
         try:
             content = None if payload is None else _json_bytes(payload)
-            response = await self._http.request(method, url, content=content, headers=self._request_headers())
-            if response.status_code >= 400:
-                raise self._error_for(response)
-            body = _json_loads(response.content)
-        except (httpx.HTTPError, ValueError) as exc:
+            answer = await http.request(method, url, content, self._request_headers())
+        except http.errors as exc:
+            raise self._error_for(http.failure(exc)) from exc
+        if answer.status >= 400:
+            raise self._error_for(answer)
+        try:
+            body = _json_loads(answer.body)
+        except ValueError as exc:
             raise self._error_for(exc) from exc
         if type(body) is not dict:
             raise ProviderError(
@@ -350,76 +348,88 @@ class OpenAICompatInferenceAdapter(BaseProvider):
             )
         return body
 
+    async def _post_lines(self, url: str, payload: dict[str, Any]) -> AsyncGenerator[list[bytes], None]:
+        """POST `payload` and relay the answer's lines (without `\\n`) as they arrive, in batches
+        of whole lines; a last line without `\\n` comes at the end.
+
+        The status is checked first, so a refused request raises on the first `__anext__()` with
+        nothing yielded. Closing this generator early closes the connection, so the backend stops."""
+        http = self._http
+        try:
+            async with http.stream("POST", url, _json_bytes(payload), self._request_headers()) as exchange:
+                if exchange.status >= 400:
+                    raise self._error_for(await exchange.answer())
+                pending = b""
+                async for piece in exchange.chunks():
+                    lines = (pending + piece).split(b"\n")
+                    pending = lines.pop()
+                    if lines:
+                        yield lines
+                if pending:
+                    yield [pending]
+        except http.errors as exc:
+            raise self._error_for(http.failure(exc)) from exc
+
     async def _stream(self, url: str, payload: dict[str, Any]) -> AsyncIterator[Any]:
         """Relay the backend's SSE `data:` events as parsed dicts until `[DONE]`.
 
-        The status is checked before the first chunk, so a refused request raises on the first
-        `__anext__()` with nothing yielded (the server fetches that chunk before answering). A
-        stream that stops before `[DONE]` raises `ProviderError` after what it did relay."""
-        try:
-            request = self._http.build_request(
-                "POST", url, content=_json_bytes(payload), headers=self._request_headers()
-            )
-            response = await self._http.send(request, stream=True)
-            try:
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise self._error_for(response)
-                pending = b""
-                async for piece in response.aiter_bytes():
-                    lines = (pending + piece).split(b"\n")
-                    pending = lines.pop()
-                    for line in lines:
-                        if not line.startswith(b"data:"):
-                            continue  # blank separators, `event:` lines, `: ping` comments
-                        data = line[5:].strip()
-                        if data == b"[DONE]":
-                            return
+        A refused request raises on the first `__anext__()` with nothing yielded (the server fetches
+        that chunk before answering). A stream that stops before `[DONE]` raises `ProviderError`
+        after what it did relay."""
+        async with aclosing(self._post_lines(url, payload)) as batches:
+            async for lines in batches:
+                for line in lines:
+                    if not line.startswith(b"data:"):
+                        continue  # blank separators, `event:` lines, `: ping` comments
+                    data = line[5:].strip()
+                    if data == b"[DONE]":
+                        return
+                    try:
                         chunk = _json_loads(data)
-                        if type(chunk) is not dict:
-                            raise ProviderError(
-                                f"the backend at {self._display_url} streamed a non-object event"
-                            )
-                        if "error" in chunk:
-                            raise ProviderError(
-                                f"backend error mid-stream: {self._message_from_body(chunk, '')}"
-                            )
-                        yield chunk
-            finally:
-                await response.aclose()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise self._error_for(exc) from exc
+                    except ValueError as exc:
+                        raise self._error_for(exc) from exc
+                    if type(chunk) is not dict:
+                        raise ProviderError(f"the backend at {self._display_url} streamed a non-object event")
+                    if "error" in chunk:
+                        raise ProviderError(f"backend error mid-stream: {self._message_from_body(chunk, '')}")
+                    yield chunk
         # OpenAI streams end with `data: [DONE]`; without it the answer was cut off (a backend
         # failing after sending its headers, e.g. llama_cpp.server, just ends the body).
         raise ProviderError(f"the backend at {self._display_url} ended the stream before [DONE]")
 
     # -- errors ------------------------------------------------------------------------------
 
-    def _error_for(self, failure: httpx.Response | httpx.HTTPError | ValueError) -> OGXError:
+    def _error_for(self, failure: Answer | TransportFailure | ValueError) -> OGXError:
         """The one mapping from a backend failure to a typed error."""
         url = self._display_url
-        if isinstance(failure, httpx.Response):
+        if isinstance(failure, Answer):
+            text = failure.body.decode(errors="replace")
             try:
-                body = failure.json()
+                body = _json_loads(failure.body)
             except ValueError:
                 body = None
-            message = self._message_from_body(body, failure.text) or failure.reason_phrase
-            error = error_for_backend_status(failure.status_code, message)
+            message = self._message_from_body(body, text) or failure.reason or _status_phrase(failure.status)
+            error = error_for_backend_status(failure.status, message)
             if isinstance(error, RateLimited):
                 error.retry_after = _seconds(failure.headers.get("retry-after"))
             return error
-        if isinstance(failure, httpx.ConnectTimeout):
-            return ProviderUnavailable(f"timed out connecting to the backend at {url} (connect_timeout)")
-        if isinstance(failure, httpx.PoolTimeout):
-            return ProviderUnavailable(
-                f"all connections to the backend at {url} stayed busy (max_connections)"
+        if isinstance(failure, TransportFailure):
+            kind = failure.kind
+            if kind is FailureKind.connect_timeout:
+                return ProviderUnavailable(f"timed out connecting to the backend at {url} (connect_timeout)")
+            if kind is FailureKind.pool_timeout:
+                return ProviderUnavailable(
+                    f"all connections to the backend at {url} stayed busy (max_connections)"
+                )
+            if kind is FailureKind.read_timeout:
+                return ProviderTimeout(f"the backend at {url} did not answer in time (read_timeout)")
+            if kind is FailureKind.connect:
+                return ProviderUnavailable(
+                    self._redact(f"cannot connect to the backend at {url}: {failure.detail}")
+                )
+            return ProviderError(
+                self._redact(f"the connection to the backend at {url} failed: {failure.detail}")
             )
-        if isinstance(failure, httpx.TimeoutException):
-            return ProviderTimeout(f"the backend at {url} did not answer in time (read_timeout)")
-        if isinstance(failure, httpx.ConnectError):
-            return ProviderUnavailable(self._redact(f"cannot connect to the backend at {url}: {failure}"))
-        if isinstance(failure, httpx.HTTPError):
-            return ProviderError(self._redact(f"the connection to the backend at {url} failed: {failure!r}"))
         return ProviderError(f"the backend at {url} answered with malformed JSON: {failure}")
 
     def _message_from_body(self, body: Any, text: str) -> str:
@@ -434,7 +444,17 @@ class OpenAICompatInferenceAdapter(BaseProvider):
         return self._redact(message or text.strip()[:_MAX_ERROR_TEXT])
 
     def _redact(self, message: str) -> str:
-        return message.replace(self._secret, "***") if self._secret else message
+        client_key = self._client_key()
+        for hidden in (client_key, *self._hidden) if client_key else self._hidden:
+            message = message.replace(hidden, "***")
+        return message
+
+
+def _status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _seconds(value: str | None) -> float | None:

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -188,30 +189,31 @@ class OllamaInferenceAdapter(OpenAICompatInferenceAdapter):
         """Pull `model` through `/api/pull`, feeding each NDJSON progress object to `progress`.
 
         Ollama reports a failure after its 200 status line as an `{"error": "…"}` line."""
-        payload = json.dumps({"model": model, "stream": True}).encode()
-        try:
-            async with self._http.stream(
-                "POST", self._pull_url, content=payload, headers=self._request_headers()
-            ) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise _about_pull(model, self._error_for(response))
-                async for line in response.aiter_lines():
-                    if not line.strip():
-                        continue
-                    event = json.loads(line)
-                    if not isinstance(event, dict):
-                        raise ProviderError(f"Ollama streamed a non-object line while pulling {model!r}")
-                    if "error" in event:
-                        raise ProviderError(
-                            f"Ollama could not pull model {model!r}: {self._redact(str(event['error']))}"
-                        )
-                    progress.update(event)
-                    if event.get("status") == "success":
+        async with aclosing(self._post_lines(self._pull_url, {"model": model, "stream": True})) as lines:
+            while True:
+                try:
+                    batch = await anext(lines)
+                except StopAsyncIteration:
+                    break
+                except OGXError as exc:  # refused, an error status, a lost connection
+                    raise _about_pull(model, exc) from exc.__cause__
+                for line in batch:
+                    if line.strip() and self._pull_event(model, line, progress).get("status") == "success":
                         return
-        except (httpx.HTTPError, ValueError) as exc:
-            raise _about_pull(model, self._error_for(exc)) from exc
         raise ProviderError(f"Ollama's pull of model {model!r} ended before reporting success")
+
+    def _pull_event(self, model: str, line: bytes, progress: PullProgress) -> dict[str, Any]:
+        """One NDJSON line of `/api/pull`, fed to `progress`."""
+        try:
+            event = json.loads(line)
+        except ValueError as exc:
+            raise _about_pull(model, self._error_for(exc)) from exc
+        if not isinstance(event, dict):
+            raise ProviderError(f"Ollama streamed a non-object line while pulling {model!r}")
+        if "error" in event:
+            raise ProviderError(f"Ollama could not pull model {model!r}: {self._redact(str(event['error']))}")
+        progress.update(event)
+        return event
 
 
 def _about_pull(model: str, error: OGXError) -> OGXError:
