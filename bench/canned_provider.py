@@ -6,6 +6,7 @@ nothing else; it keeps no request (a growing list would change what the collecto
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -33,6 +34,9 @@ class CannedProvider(BaseProvider):
 
     async def chat_completion(self, request: ChatCompletionRequest) -> Any:
         request.backend_payload()  # what an OpenAI-compatible adapter sends
+        # Wait for the backend as a real adapter does: the other requests in flight run
+        # meanwhile, so each request's objects are no longer in the CPU's caches when it resumes.
+        await asyncio.sleep(0)
         return orjson.loads(_ANSWER)
 
 

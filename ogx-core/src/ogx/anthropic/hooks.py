@@ -49,10 +49,17 @@ class TokenCounter(Protocol):
     async def count_tokens(self, request: ChatCompletionRequest) -> int: ...
 
 
+_SPEAKS_MESSAGES: dict[type, bool] = {}
+
+
 def native_messages(provider: object, provider_model_id: str) -> AnthropicMessagesProvider | None:
     """The provider, when it takes this model's Messages requests as they are."""
-    supports = getattr(provider, "supports_anthropic_messages", None)
-    if supports is not None and supports(provider_model_id):
+    # Asked of the class once: a failed attribute lookup per request costs an exception.
+    kind = type(provider)
+    speaks = _SPEAKS_MESSAGES.get(kind)
+    if speaks is None:
+        speaks = _SPEAKS_MESSAGES[kind] = callable(getattr(kind, "supports_anthropic_messages", None))
+    if speaks and provider.supports_anthropic_messages(provider_model_id):  # type: ignore[attr-defined]
         return provider  # type: ignore[return-value]
     return None
 

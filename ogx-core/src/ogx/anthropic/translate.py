@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 _EFFORT = {"low": "low", "medium": "medium", "high": "high", "max": "high"}
 
+# The validator itself: `model_validate`'s Python wrapper is a sixth of the call's cost.
+_validate_chat = ChatCompletionRequest.__pydantic_validator__.validate_python
+
 
 def to_chat_request(body: m.CountTokensRequest) -> ChatCompletionRequest:
     """The chat request for `body` (a `CreateMessageRequest`, or a count request, which has no
@@ -71,7 +74,7 @@ def to_chat_request(body: m.CountTokensRequest) -> ChatCompletionRequest:
             "json_schema": {"name": "output", "schema": schema},
         }
     try:
-        return ChatCompletionRequest.model_validate(payload)
+        return _validate_chat(payload)
     except ValidationError as exc:
         problem = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in problem["loc"])
@@ -360,7 +363,7 @@ def thinking_omitted(body: m.CountTokensRequest) -> bool:
 def to_message(
     completion: ChatCompletion, stop_sequences: list[str] | None, omit_thinking: bool = False
 ) -> AnthropicMessage:
-    choices = completion.get("choices") or []
+    choices = completion.get("choices")
     if not choices:
         raise ProviderError("the backend answered without a choice")
     choice: Any = choices[0]
@@ -369,9 +372,10 @@ def to_message(
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     if reasoning:
         content.append({"type": "thinking", "thinking": "" if omit_thinking else reasoning, "signature": ""})
-    if message.get("content"):
-        content.append({"type": "text", "text": message["content"], "citations": None})
-    calls = message.get("tool_calls") or []
+    text = message.get("content")
+    if text:
+        content.append({"type": "text", "text": text, "citations": None})
+    calls = message.get("tool_calls") or ()
     for call in calls:
         function = call.get("function") or {}
         content.append(

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from ogx.anthropic import CountTokensRequest, CreateMessageRequest, MessagesService, error_event
 from ogx.anthropic.types import AnthropicErrorResponse, AnthropicMessage, CountTokensResponse
-from ogx.server.body import parse_body, request_body, response_schema
+from ogx.server.body import parse_json, request_body, response_schema
 from ogx.server.errors import json_response
 from ogx.server.services import owner, services
 from ogx.server.sse import sse_response
@@ -80,8 +80,9 @@ def _echo_version(response: Response, version: bytes) -> Response:
     summary="Create a message (Anthropic Messages API; JSON, or SSE events when stream is true)",
 )
 async def create_message(request: Request) -> Response:
-    body = await parse_body(request, CreateMessageRequest, parse_large_first=True)
-    result = await _service(request).create(body, await request.body(), owner(request))
+    raw = await request.body()
+    body = parse_json(raw, CreateMessageRequest, parse_large_first=True)
+    result = await _service(request).create(body, raw, owner(request))
     if body.stream:
         stream = await sse_response(result, encode=_same, on_error=error_event, done=None)  # type: ignore[arg-type]
         return _echo_version(stream, _version(request))
@@ -95,6 +96,7 @@ async def create_message(request: Request) -> Response:
     summary="Count the input tokens of a message (the backend's count, else an estimate marked `estimated`)",
 )
 async def count_message_tokens(request: Request) -> Response:
-    body = await parse_body(request, CountTokensRequest, parse_large_first=True)
-    result = await _service(request).count_tokens(body, await request.body())
+    raw = await request.body()
+    body = parse_json(raw, CountTokensRequest, parse_large_first=True)
+    result = await _service(request).count_tokens(body, raw)
     return _echo_version(json_response(result), _version(request))
