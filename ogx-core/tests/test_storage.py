@@ -260,3 +260,21 @@ async def test_concurrent_migrators_in_separate_processes_apply_each_version_onc
         assert p.returncode == 0, stderr.decode()
     assert sorted(stdout.decode().strip() for stdout, _ in results) == [str(ALL_VERSIONS), "[]"]
     assert await applied_versions(url) == ALL_VERSIONS
+
+
+async def test_a_files_attachments_are_found_through_an_index(tmp_path: Path) -> None:
+    """Deleting a file reads its attachments by file id: an index search, not a scan."""
+    engine = create_engine(sqlite_url(tmp_path / "ogx.db"))
+    try:
+        await migrate(engine)
+        async with engine.connect() as conn:
+            plan = (
+                await conn.execute(
+                    sa.text(
+                        "EXPLAIN QUERY PLAN SELECT vector_store_id FROM vector_store_files WHERE id = 'file-1'"
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert any("USING INDEX ix_vector_store_files_file" in str(row) for row in plan), plan

@@ -301,6 +301,12 @@ def _box_for(box: SecretBox | None) -> SecretBox:
     return box
 
 
+def _v12_vector_store_files_by_file(conn: Connection) -> None:
+    # Deleting a file finds every store it is attached to by its id alone: without this index
+    # that read scanned the owner's stores.
+    conn.execute(sa.text("CREATE INDEX ix_vector_store_files_file ON vector_store_files (id)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models registry", _v1_models),
     Migration(2, "stored chat completions", _v2_chat_completions),
@@ -313,6 +319,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "conversations and their items", _v9_conversations),
     Migration(10, "the job running a background Google interaction", _v10_interaction_jobs),
     Migration(11, "stored credentials encrypted", _v11_encrypt_secrets, encrypts=True),
+    Migration(12, "vector store files found by file id", _v12_vector_store_files_by_file),
 )
 
 _versions = sa.Table(
