@@ -123,25 +123,31 @@ async def test_a_conversation_gives_the_context_and_receives_the_new_items(backe
 
 
 async def test_a_background_response_survives_its_worker_dying(
-    backend, serve_scripted, open_responses, monkeypatch
+    backend, serve_scripted, open_responses, monkeypatch, tmp_path
 ):
     from ogx.jobs import JobRunner
-    from ogx.storage import tables
+    from ogx.storage import create_engine, resolve_storage_url, tables
 
-    # The first server dies mid-answer: its runner gives the handler no time to finish, and the
-    # job is left as a crash leaves it, claimed by a worker whose lease has run out.
+    # The first server dies mid-answer: its runner gives the handler no time to finish. A stopping
+    # server hands its jobs back, so the crash is made in the database between the two servers:
+    # the job claimed by a worker whose lease has run out. (Made while the second server runs,
+    # that server may already have taken the handed-back job, and would run it twice.)
     monkeypatch.setattr("ogx.server.app.JobRunner", functools.partial(JobRunner, shutdown_timeout=0.01))
     async with serve_scripted(backend) as (sdk, http, _):
         queued = await sdk.responses.create(model=MODEL, input="answer slowly", background=True)
         assert (await _wait_for(http, queued.id, {"in_progress"}))["status"] == "in_progress"
     monkeypatch.undo()
-    async with serve_scripted(backend) as (_, http, app):
-        async with app.state.ogx.jobs._engine.begin() as conn:
+    engine = create_engine(resolve_storage_url(f"sqlite:///{tmp_path}/ogx.db", "test"))
+    try:
+        async with engine.begin() as conn:
             await conn.execute(
                 tables.jobs.update().values(
-                    status="running", lease_owner="dead-worker", lease_expires_at=time.time() - 1
+                    status="running", attempts=1, lease_owner="dead-worker", lease_expires_at=time.time() - 1
                 )
             )
+    finally:
+        await engine.dispose()
+    async with serve_scripted(backend) as (_, http, _app):
         done = await _wait_for(http, queued.id, {"completed", "failed", "cancelled"})
     assert done["status"] == "completed" and done["output"][0]["content"][0]["text"] == "took my time"
     assert done["background"] is True and done["created_at"] == queued.created_at
