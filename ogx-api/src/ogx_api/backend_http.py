@@ -322,7 +322,7 @@ class AiohttpBackend(BackendHttp):
                     if attempt >= self._connect_retries:
                         raise
                 attempt += 1
-        except BaseException:
+        except BaseException:  # cancellation too: the slot is given back whatever ended the wait, re-raised
             self._in_flight -= 1
             raise
 
@@ -342,7 +342,7 @@ class AiohttpBackend(BackendHttp):
         response = await self._send(method, url, body, headers)
         try:
             yield _AiohttpExchange(response)
-        except BaseException:
+        except BaseException:  # a disconnect arrives as cancellation: closed, then re-raised
             response.close()  # e.g. the client went away: the backend must stop generating
             raise
         else:

@@ -156,7 +156,7 @@ class InteractionsService:
         except OGXError as exc:
             logger.warning("background interaction %s failed: %r", base["id"], exc)
             done = {**base, "status": "failed", "updated": _now()}
-        except Exception:
+        except Exception:  # a bug or an untyped failure: recorded only when no retry is left, re-raised
             if job.attempts >= job.max_attempts:  # no retry left: the client must not wait forever
                 await self._store.finish(
                     {**base, "status": "failed", "updated": _now()}, history, only_if="in_progress"

@@ -138,7 +138,7 @@ class JobRunner:
             started = time.monotonic()
             try:
                 kept = await self.queue.renew(self.worker_id, held, self.lease_seconds)
-            except Exception:
+            except Exception:  # the database may be briefly unavailable: logged, tried again next round
                 logger.exception("renewing job leases failed")
                 # A job whose lease would run out before the next try stops now, before another
                 # worker can take it over and run it a second time.
@@ -171,7 +171,7 @@ class JobRunner:
                 result = await handler(job)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # whatever a handler raises is the job's failure: recorded, retried
                 await self._record_failure(job, exc)
                 return
             try:
@@ -184,7 +184,7 @@ class JobRunner:
                 logger.info("job %s was cancelled", job.id)
             # A cancelled handler records nothing: the job was cancelled, its lease is gone, or the
             # runner is stopping (and `stop` gives the job back).
-        except Exception:
+        except Exception:  # the database failed us: logged, and the lease's expiry reruns the job
             logger.exception(
                 "recording the outcome of job %s failed; it runs again when its lease expires", job.id
             )
@@ -210,7 +210,7 @@ class JobRunner:
             return
         try:
             await hook(job, error)
-        except Exception:
+        except Exception:  # a hook's bug must not stop the runner: logged
             logger.exception("the failure hook of job %s (%s) failed", job.id, job.kind)
 
     def _backoff(self, attempt: int) -> float:

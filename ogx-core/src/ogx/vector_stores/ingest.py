@@ -49,7 +49,7 @@ class Ingestion:
                 raise  # the embedding provider or the index may come back: retried with backoff
             await self._server_error(job, row, exc.message)
             return {"failed": "server_error"}
-        except Exception as exc:
+        except Exception as exc:  # untyped (a bug, a library's own): retried, then the file ends failed
             if job.attempts < job.max_attempts:
                 raise
             await self._server_error(job, row, f"{type(exc).__name__}: {exc}")
