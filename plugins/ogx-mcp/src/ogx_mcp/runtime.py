@@ -167,9 +167,7 @@ class MCPToolSession:
                         error = connection.failure or self._classify(exc, endpoint, connection, before, what)
                     except OGXError as exc:
                         error = exc
-                    except (
-                        Exception
-                    ) as exc:  # the SDK's transports raise many types: classified into typed errors
+                    except Exception as exc:  # the SDK raises many types: classified, typed
                         error = connection.failure or self._classify(exc, endpoint, connection, before, what)
                     if not isinstance(error, ProviderTimeout):
                         connection.fail(error)
