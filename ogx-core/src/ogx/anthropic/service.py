@@ -39,7 +39,7 @@ class MessagesService:
             result = await native.anthropic_messages(payload)
             result["model"] = body.model
             return result  # type: ignore[return-value]
-        chat = await _translated(body) if _has_pdf(raw) else to_chat_request(body)
+        chat = await _translated(body, raw)
         if body.stream:
             chunks = await self.inference.chat_completion_stream(chat, owner)
             return stream.events(chunks, body.model, body.stop_sequences, thinking_omitted(body))
@@ -56,7 +56,7 @@ class MessagesService:
             payload = orjson.loads(raw)
             payload["model"] = entry.provider_model_id
             return {"input_tokens": await native_count(payload)}
-        chat = await _translated(body) if _has_pdf(raw) else to_chat_request(body)
+        chat = await _translated(body, raw)
         count = getattr(provider, "count_tokens", None)
         if count is not None:
             chat.model = entry.provider_model_id
@@ -64,10 +64,8 @@ class MessagesService:
         return {"input_tokens": estimate(chat), "estimated": True}
 
 
-def _has_pdf(raw: bytes) -> bool:
-    return b"application/pdf" in raw
-
-
-async def _translated(body: CountTokensRequest) -> ChatCompletionRequest:
+async def _translated(body: CountTokensRequest, raw: bytes) -> ChatCompletionRequest:
     # Extracting a PDF's text takes long enough to stall every other request: off the loop.
-    return await asyncio.to_thread(to_chat_request, body)
+    if b"application/pdf" in raw:
+        return await asyncio.to_thread(to_chat_request, body)
+    return to_chat_request(body)

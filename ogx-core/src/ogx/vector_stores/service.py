@@ -598,44 +598,38 @@ class VectorStoresService:
                 await self.jobs.cancel(job_id)
 
     async def _store_row(self, conn: AsyncConnection, store_id: str, owner: str | None) -> Any:
-        row = (
-            await conn.execute(
-                sa.select(rows.stores).where(
-                    rows.stores.c.id == store_id, rows.stores.c.owner.is_not_distinct_from(owner)
-                )
-            )
-        ).first()
-        if row is None:
-            raise NotFound(f"vector store {store_id!r} not found", param="vector_store_id")
-        return row
+        query = sa.select(rows.stores).where(
+            rows.stores.c.id == store_id, rows.stores.c.owner.is_not_distinct_from(owner)
+        )
+        return await _one(
+            conn, query, NotFound(f"vector store {store_id!r} not found", param="vector_store_id")
+        )
 
     async def _file_row(self, conn: AsyncConnection, store_id: str, file_id: str, owner: str | None) -> Any:
         await self._store_row(conn, store_id, owner)
-        row = (
-            await conn.execute(
-                sa.select(rows.files).where(
-                    rows.files.c.vector_store_id == store_id, rows.files.c.id == file_id
-                )
-            )
-        ).first()
-        if row is None:
-            raise NotFound(f"file {file_id!r} is not in vector store {store_id!r}", param="file_id")
-        return row
+        query = sa.select(rows.files).where(
+            rows.files.c.vector_store_id == store_id, rows.files.c.id == file_id
+        )
+        missing = NotFound(f"file {file_id!r} is not in vector store {store_id!r}", param="file_id")
+        return await _one(conn, query, missing)
 
     async def _batch_row(self, conn: AsyncConnection, store_id: str, batch_id: str, owner: str | None) -> Any:
         await self._store_row(conn, store_id, owner)
-        row = (
-            await conn.execute(
-                sa.select(rows.batches).where(
-                    rows.batches.c.id == batch_id, rows.batches.c.vector_store_id == store_id
-                )
-            )
-        ).first()
-        if row is None:
-            raise NotFound(
-                f"file batch {batch_id!r} not found in vector store {store_id!r}", param="batch_id"
-            )
-        return row
+        query = sa.select(rows.batches).where(
+            rows.batches.c.id == batch_id, rows.batches.c.vector_store_id == store_id
+        )
+        missing = NotFound(
+            f"file batch {batch_id!r} not found in vector store {store_id!r}", param="batch_id"
+        )
+        return await _one(conn, query, missing)
+
+
+async def _one(conn: AsyncConnection, query: sa.Select[Any], missing: NotFound) -> Any:
+    """The row `query` selects, or `missing` raised."""
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise missing
+    return row
 
 
 def _in_owners_stores(file: FileInfo) -> sa.ColumnElement[bool]:
