@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 
 from ogx.ids import new_id, random_hex
 
@@ -18,12 +19,28 @@ def test_a_request_larger_than_the_pool_is_served_whole() -> None:
     assert len(random_hex(5_000)) == 10_000
 
 
+def test_threads_drawing_at_once_never_get_the_same_id() -> None:
+    drawn: list[list[str]] = [[] for _ in range(8)]
+
+    def draw(out: list[str]) -> None:
+        out.extend(random_hex(8) for _ in range(20_000))  # many refills, raced
+
+    threads = [threading.Thread(target=draw, args=(out,)) for out in drawn]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = [i for out in drawn for i in out]
+    assert len(ids) == 160_000
+    assert len(set(ids)) == len(ids)
+
+
 def test_new_id_is_prefixed() -> None:
     assert re.fullmatch(r"msg_[0-9a-f]{48}", new_id("msg"))
 
 
 def test_a_forked_worker_does_not_repeat_its_parents_ids() -> None:
-    random_hex(1)  # the pool now holds bytes the parent will hand out next
+    random_hex(16)  # the pool now holds ids the parent will hand out next
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child

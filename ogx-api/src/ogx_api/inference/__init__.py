@@ -12,6 +12,7 @@ from ogx_api.inference.requests import (
     SystemMessage,
     ToolMessage,
     UserMessage,
+    built_chat_request,
 )
 from ogx_api.inference.responses import (
     ChatCompletion,
@@ -44,4 +45,5 @@ __all__ = [
     "SystemMessage",
     "ToolMessage",
     "UserMessage",
+    "built_chat_request",
 ]

@@ -375,6 +375,36 @@ class ChatCompletionRequest(_InferenceRequest):
     functions: list[FunctionDefinition] | None = None
 
 
+class _BuiltChatRequest(ChatCompletionRequest):
+    """A chat request OGX built itself, translating another API's request: the JSON-ready dict it
+    was validated from is its backend body, so the adapter does not serialize it all again.
+    Setting any field but `model` (which the router resolves) drops that dict."""
+
+    __slots__ = ("_body",)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name != "model":
+            object.__setattr__(self, "_body", None)
+        super().__setattr__(name, value)
+
+    def backend_payload(self) -> dict[str, Any]:
+        body = getattr(self, "_body", None)  # a `model_copy` has none
+        if body is None:
+            return super().backend_payload()
+        return {**body, "model": self.model}
+
+
+_validate_built = _BuiltChatRequest.__pydantic_validator__.validate_python
+
+
+def built_chat_request(payload: dict[str, Any]) -> ChatCompletionRequest:
+    """`ChatCompletionRequest.model_validate(payload)`, for a `payload` of JSON values that the
+    caller built and does not change afterwards; raises pydantic's `ValidationError` alike."""
+    request = _validate_built(payload)
+    object.__setattr__(request, "_body", payload)
+    return request
+
+
 class CompletionRequest(_InferenceRequest):
     prompt: str | list[str] | list[int] | list[list[int]]
     best_of: int | None = Field(default=None, ge=0, le=20)

@@ -28,14 +28,11 @@ from ogx.anthropic.client_tools import client_tool_function
 from ogx.anthropic.types import AnthropicMessage, AnthropicUsage, RefusalStopDetails, StopReason
 from ogx.ids import random_hex
 from ogx_api import InvalidRequest, ProviderError
-from ogx_api.inference import ChatCompletion, ChatCompletionRequest
+from ogx_api.inference import ChatCompletion, ChatCompletionRequest, built_chat_request
 
 logger = logging.getLogger(__name__)
 
 _EFFORT = {"low": "low", "medium": "medium", "high": "high", "max": "high"}
-
-# The validator itself: `model_validate`'s Python wrapper is a sixth of the call's cost.
-_validate_chat = ChatCompletionRequest.__pydantic_validator__.validate_python
 
 
 def to_chat_request(body: m.CountTokensRequest) -> ChatCompletionRequest:
@@ -74,7 +71,7 @@ def to_chat_request(body: m.CountTokensRequest) -> ChatCompletionRequest:
             "json_schema": {"name": "output", "schema": schema},
         }
     try:
-        return _validate_chat(payload)
+        return built_chat_request(payload)
     except ValidationError as exc:
         problem = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in problem["loc"])
@@ -440,31 +437,15 @@ def stop_reason(
 
 
 def usage(openai_usage: Any) -> AnthropicUsage:
-    if not openai_usage:
-        return empty_usage()
-    details = openai_usage.get("prompt_tokens_details")
+    counts = openai_usage or {}
+    details = counts.get("prompt_tokens_details")
     cached = (details.get("cached_tokens") or 0) if details else 0
-    details = openai_usage.get("completion_tokens_details")
-    reasoning = (details.get("reasoning_tokens") or 0) if details else 0
-    result = _usage(
-        max((openai_usage.get("prompt_tokens") or 0) - cached, 0),
-        openai_usage.get("completion_tokens") or 0,
-        cached,
-        reasoning,
-    )
-    if openai_usage.get("estimated"):
-        result["estimated"] = True
-    return result
-
-
-def empty_usage() -> AnthropicUsage:
-    return _usage(0, 0, 0, 0)
-
-
-def _usage(input_tokens: int, output_tokens: int, cached: int, thinking: int) -> AnthropicUsage:
-    return {
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
+    details = counts.get("completion_tokens_details")
+    thinking = (details.get("reasoning_tokens") or 0) if details else 0
+    prompt = counts.get("prompt_tokens") or 0
+    result: AnthropicUsage = {
+        "input_tokens": prompt - cached if prompt > cached else 0,
+        "output_tokens": counts.get("completion_tokens") or 0,
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": cached,
         "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
@@ -473,3 +454,10 @@ def _usage(input_tokens: int, output_tokens: int, cached: int, thinking: int) ->
         "service_tier": "standard",
         "inference_geo": None,
     }
+    if counts.get("estimated"):
+        result["estimated"] = True
+    return result
+
+
+def empty_usage() -> AnthropicUsage:
+    return usage(None)

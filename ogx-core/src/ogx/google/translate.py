@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from ogx.google.content import TRANSLATABLE
 from ogx.google.schema import CreateInteractionRequest, GoogleFunction, GoogleTurn, InteractionUsage
 from ogx_api import InvalidRequest, ProviderError
-from ogx_api.inference import ChatCompletionRequest
+from ogx_api.inference import ChatCompletionRequest, built_chat_request
 
 Turn = dict[str, Any]
 
@@ -71,7 +71,7 @@ def chat_request(
         payload["tools"] = [_tool(tool, index) for index, tool in enumerate(body.tools)]
     payload |= _generation(body)
     try:
-        return ChatCompletionRequest.model_validate(payload)
+        return built_chat_request(payload)
     except ValidationError as exc:  # everything above was validated; this is a translation bug
         raise InvalidRequest(f"the request cannot be expressed as a chat completion: {exc}") from None
 

@@ -18,7 +18,7 @@ from ogx.responses.resource import add_usage, empty_usage
 from ogx.responses.schema import InputItem, refuse_unsupported, unsupported_items
 from ogx.routing.inference import InferenceRouter
 from ogx_api import InvalidRequest
-from ogx_api.inference import ChatCompletionRequest
+from ogx_api.inference import built_chat_request
 
 PROMPT = (
     "You are performing a context checkpoint compaction. Summarise the conversation above for a "
@@ -52,7 +52,7 @@ async def compact(
     }
     if body.prompt_cache_key:
         request["prompt_cache_key"] = body.prompt_cache_key
-    completion = await inference.chat_completion(ChatCompletionRequest.model_validate(request), owner)
+    completion = await inference.chat_completion(built_chat_request(request), owner)
     summary = (completion["choices"][0]["message"].get("content") or "").strip()
     usage = empty_usage()
     add_usage(usage, completion.get("usage"))  # type: ignore[arg-type]

@@ -26,7 +26,7 @@ from ogx.responses.tools import FILE_SEARCH, Toolbox, file_search_message, new_c
 from ogx.responses.turn import Emitter, Event, Turn, completion_as_chunk
 from ogx.routing.inference import InferenceRouter
 from ogx_api import InvalidRequest, OGXError
-from ogx_api.inference import ChatCompletionRequest
+from ogx_api.inference import ChatCompletionRequest, built_chat_request
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def _chat_request(ctx: Run, iteration: int, remaining: int | None) -> ChatComple
     if ctx.stream:
         payload["stream"] = True
         payload["stream_options"] = {"include_usage": True}
-    return ChatCompletionRequest.model_validate(payload)
+    return built_chat_request(payload)
 
 
 def _tools_and_choice(ctx: Run, iteration: int) -> tuple[list[dict[str, Any]], Any]:
