@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import measure
 import payloads
 from mock_backend import MockBackend
-from procs import free_port
+from procs import free_port, pin, split_cpus
 from rawhttp import fetch
 from run import git_state, log
 from sut import REPO, OGXServer, ogx_binary
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-pin", action="store_true", help="let the server share CPUs with wrk and the mock")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "messages.json")
     args = parser.parse_args(argv)
     rounds, per_round, budget = (4, 100, 6.0) if args.quick else (20, 250, 40.0)
@@ -90,8 +92,14 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit("no ogx executable (.venv/bin/ogx or PATH)")
         server = OGXServer(binary, workdir / "ogx", mock, free_port(), None)
         try:
+            split = None if args.no_pin else split_cpus()
+            if split is not None:  # before the mock starts: nginx, wrk and this client inherit it
+                os.sched_setaffinity(0, split[1])
             mock.start()
             server.start(60.0)
+            if split is not None:
+                pin(server.proc.pid, split[0])
+            results["cpus"] = {"server": sorted(split[0]), "others": sorted(split[1])} if split else "shared"
             all_sides = sides(mock.port, server.port, server.cpu)
             measure.check(all_sides[0])
             measure.check(all_sides[1])
