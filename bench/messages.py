@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--no-pin", action="store_true", help="let the server share CPUs with wrk and the mock")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let the server share CPUs with wrk and the mock"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "messages.json")
     args = parser.parse_args(argv)
     rounds, per_round, budget = (4, 100, 6.0) if args.quick else (20, 250, 40.0)

@@ -27,7 +27,6 @@ def port_open(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
-
 def pin(pid: int, cpus: set[int]) -> None:
     """Every thread of `pid` (threads it starts later inherit it) onto `cpus`."""
     for tid in os.listdir(f"/proc/{pid}/task"):
@@ -43,6 +42,7 @@ def split_cpus() -> tuple[set[int], set[int]] | None:
     if len(cpus) < 2:
         return None
     return {cpus[0]}, set(cpus[1:])
+
 
 class Owned:
     """A child process started in its own session, so stopping it also stops what it spawned."""
