@@ -6,8 +6,8 @@
 One set of handlers is mounted at each prefix; in the OpenAPI document the `/v1alpha` operations
 carry `x-ogx-alias-of`, naming the `/v1beta` path they repeat.
 
-A client that sends `Api-Revision: 2026-05-20` (google-genai 2.x) gets that revision's shapes
-(`steps` instead of `outputs`; `ogx.google.revision`).
+A client that sends `Api-Revision: 2026-05-20`, or is google-genai 2.x (later 2.x releases no
+longer send it), gets that revision's shapes (`steps` instead of `outputs`; `ogx.google.revision`).
 
 Google's SDK sends its key as `x-goog-api-key`; others send `Authorization: Bearer`. Both are
 accepted (the server has no authentication yet; when it does, it reads either header here)."""
