@@ -1,5 +1,5 @@
 """Secrets out of what the server returns: `SecretStr` fields and any field whose name says it
-holds a credential are replaced by `REDACTED`."""
+holds a credential are replaced by `REDACTED`. URLs: `ogx_api.redaction.redact_url`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-REDACTED = "********"
+from ogx_api.redaction import REDACTED
+
+__all__ = ["REDACTED", "redact", "redact_json", "redact_tool_args"]
 _SECRET_WORDS = ("key", "token", "secret", "password", "credential", "authorization")
 
 

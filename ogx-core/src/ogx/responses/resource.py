@@ -7,8 +7,7 @@ import time
 from typing import Any
 
 from ogx.responses.schema import CreateResponseRequest, McpTool
-
-_SECRET_TOOL_FIELDS = ("authorization",)
+from ogx_api.redaction import REDACTED, redact_url
 
 
 def base_response(body: CreateResponseRequest, response_id: str, status: str) -> dict[str, Any]:
@@ -53,10 +52,13 @@ def base_response(body: CreateResponseRequest, response_id: str, status: str) ->
 def _echoed_tool(tool: Any) -> dict[str, Any]:
     data: dict[str, Any] = tool.model_dump(mode="json", exclude_none=True, by_alias=True)
     if isinstance(tool, McpTool):
-        for name in _SECRET_TOOL_FIELDS:
-            data.pop(name, None)
-        if tool.headers:  # header values may carry credentials: names only
-            data["headers"] = {name: "<redacted>" for name in tool.headers}
+        # Shown, stored and streamed: never a credential. OpenAI does not keep `authorization`
+        # either; header values may be credentials whatever their name, so only the names stay.
+        data.pop("authorization", None)
+        if tool.headers:
+            data["headers"] = dict.fromkeys(tool.headers, REDACTED)
+        if tool.server_url:
+            data["server_url"] = redact_url(tool.server_url)
     elif data["type"] == "function":
         for name in ("description", "parameters", "strict"):
             data.setdefault(name, None)
