@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ogx.redaction import redact_mcp_tool
 from ogx.responses.schema import CreateResponseRequest, McpTool
-from ogx_api.redaction import REDACTED, redact_url
 
 
 def base_response(body: CreateResponseRequest, response_id: str, status: str) -> dict[str, Any]:
@@ -52,14 +52,8 @@ def base_response(body: CreateResponseRequest, response_id: str, status: str) ->
 def _echoed_tool(tool: Any) -> dict[str, Any]:
     data: dict[str, Any] = tool.model_dump(mode="json", exclude_none=True, by_alias=True)
     if isinstance(tool, McpTool):
-        # Shown, stored and streamed: never a credential. OpenAI does not keep `authorization`
-        # either; header values may be credentials whatever their name, so only the names stay.
-        data.pop("authorization", None)
-        if tool.headers:
-            data["headers"] = dict.fromkeys(tool.headers, REDACTED)
-        if tool.server_url:
-            data["server_url"] = redact_url(tool.server_url)
-    elif data["type"] == "function":
+        return redact_mcp_tool(data)  # shown, streamed and stored: never a credential
+    if data["type"] == "function":
         for name in ("description", "parameters", "strict"):
             data.setdefault(name, None)
     return data
