@@ -289,3 +289,14 @@ async def test_migration_13_redacts_the_mcp_urls_of_responses_stored_before(
     ]
     assert stored["resp_plain"] == {"id": "resp_plain", "tools": [function]}
     _assert_clean(json.dumps(stored), "the migrated rows")
+
+
+def test_a_tool_group_shows_its_mcp_url_without_credentials() -> None:
+    from ogx.tools.groups import RegisterToolGroupRequest, build_group
+
+    uri = f"https://bot:{TOKEN}@mcp.example.com/mcp?api_key={QUERY_KEY}"
+    body = {"toolgroup_id": "mcp::vault", "provider_id": "mcp", "mcp_endpoint": {"uri": uri}}
+    group = build_group(RegisterToolGroupRequest.model_validate(body), owner=None, created_at_ns=1)
+    assert group.endpoint is not None and group.endpoint.uri == uri  # called as given
+    shown = group.to_api()["mcp_endpoint"]["uri"]
+    assert shown == "https://********@mcp.example.com/mcp?api_key=********"
