@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 REDACTED = "********"
 """What stands in place of a secret value (a header's, a query parameter's, a config field's)."""
@@ -79,10 +79,8 @@ def redact_url(url: str) -> str:
         return "<unparseable URL>"
     _userinfo, at, host = parts.netloc.rpartition("@")
     netloc = f"{REDACTED}@{host}" if at else host
-    redacted = f"{parts.scheme}://{netloc}{parts.path}"
-    if parts.query:
-        redacted += "?" + "&".join(_redact_parameter(p) for p in parts.query.split("&"))
-    return redacted
+    query = "&".join(_redact_parameter(p) for p in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def _redact_parameter(parameter: str) -> str:
