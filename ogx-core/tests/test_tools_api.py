@@ -342,7 +342,7 @@ async def test_connectors_are_listed_without_secrets(serve_tools) -> None:
     expected = {
         "connector_type": "mcp",
         "connector_id": "crm",
-        "url": "http://127.0.0.1:9/mcp",
+        "url": "http://********@127.0.0.1:9/mcp?key=********",
         "server_label": "CRM",
         "server_name": None,
         "server_description": "Customer records",
@@ -351,6 +351,7 @@ async def test_connectors_are_listed_without_secrets(serve_tools) -> None:
     assert listed.json() == {"data": [expected]}
     assert one.json() == expected
     assert "connector-token" not in listed.text + one.text and "pw" not in listed.text
+    assert "abc" not in listed.text + one.text
     assert missing.status_code == 404
     assert "crm" in error_of(missing)["message"]
 

@@ -61,6 +61,7 @@ from ogx_api.inference import (
     ProviderModel,
 )
 from ogx_api.provider import BaseProvider, HealthState, HealthStatus
+from ogx_api.redaction import redact_url
 from ogx_api.request_context import provider_data
 
 __all__ = ["OpenAICompatConfig", "OpenAICompatInferenceAdapter"]
@@ -167,12 +168,6 @@ def _secrets_of(api_key: str | None, url: str) -> list[str]:
     return sorted({value for value in candidates if value}, key=len, reverse=True)
 
 
-def _redacted_url(url: str) -> str:
-    """The URL without credentials or query string, for error messages."""
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(username=None, password=None, query=None))
-
-
 class OpenAICompatInferenceAdapter(BaseProvider):
     """`InferenceProvider` for any backend that speaks the OpenAI HTTP API.
 
@@ -195,7 +190,7 @@ class OpenAICompatInferenceAdapter(BaseProvider):
         self.default_body_fields: dict[str, Any] = {}  # sent unless the client set them
         self._backend: BackendHttp | None = None if client is None else HttpxBackend(client, owned=False)
         base = config.base_url
-        self._display_url = _redacted_url(base)
+        self._display_url = redact_url(base)
         self._models_url = f"{base}/models"
         self._chat_url = f"{base}/chat/completions"
         self._completions_url = f"{base}/completions"

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator
 
 from ogx_api.errors import InvalidRequest, ProviderUnavailable
+from ogx_api.redaction import redact_url
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -39,22 +40,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 URL_REFUSED = "url_refused"
 """The `code` of the `InvalidRequest` raised for a refused URL."""
-
-
-def redact_url(url: str) -> str:
-    """`url` without credentials, query or fragment: safe to log or put in an error message."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port is not None else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else "<unparseable URL>"
 
 
 async def resolve_host(host: str, port: int) -> list[IPAddress]:

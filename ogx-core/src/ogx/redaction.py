@@ -1,5 +1,5 @@
 """Secrets out of what the server returns: `SecretStr` fields and any field whose name says it
-holds a credential are replaced by `REDACTED`."""
+holds a credential are replaced by `REDACTED`. URLs: `ogx_api.redaction.redact_url`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-REDACTED = "********"
+from ogx_api.redaction import REDACTED, redact_url
+
+__all__ = ["REDACTED", "redact", "redact_json", "redact_mcp_tool", "redact_tool_args"]
 _SECRET_WORDS = ("key", "token", "secret", "password", "credential", "authorization")
 
 
@@ -28,6 +30,19 @@ def redact_tool_args(args: dict[str, Any]) -> dict[str, Any]:
     public = redact_json(args)
     if isinstance(args.get("headers"), dict):
         public["headers"] = dict.fromkeys(args["headers"], REDACTED)
+    return public
+
+
+def redact_mcp_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """A Responses `mcp` tool (JSON) as the response object shows and stores it: without
+    `authorization`, header values replaced (whatever its name, a header may carry a
+    credential), the server URL's credentials redacted. OpenAI does not keep `authorization`
+    either: a client sends its credentials with every request."""
+    public = {name: value for name, value in tool.items() if name != "authorization"}
+    if isinstance(tool.get("headers"), dict):
+        public["headers"] = dict.fromkeys(tool["headers"], REDACTED)
+    if isinstance(tool.get("server_url"), str):
+        public["server_url"] = redact_url(tool["server_url"])
     return public
 
 

@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     if level != "DEBUG":
         # httpx logs every backend request at INFO: a log line and ~15 µs per proxied request.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("httpx2").setLevel(logging.WARNING)  # the same, per MCP request
     try:
         return args.handler(args)
     except ConfigError as exc:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ogx.redaction import redact_mcp_tool
 from ogx.responses.schema import CreateResponseRequest, McpTool
-
-_SECRET_TOOL_FIELDS = ("authorization",)
 
 
 def base_response(body: CreateResponseRequest, response_id: str, status: str) -> dict[str, Any]:
@@ -53,11 +52,8 @@ def base_response(body: CreateResponseRequest, response_id: str, status: str) ->
 def _echoed_tool(tool: Any) -> dict[str, Any]:
     data: dict[str, Any] = tool.model_dump(mode="json", exclude_none=True, by_alias=True)
     if isinstance(tool, McpTool):
-        for name in _SECRET_TOOL_FIELDS:
-            data.pop(name, None)
-        if tool.headers:  # header values may carry credentials: names only
-            data["headers"] = {name: "<redacted>" for name in tool.headers}
-    elif data["type"] == "function":
+        return redact_mcp_tool(data)  # shown, streamed and stored: never a credential
+    if data["type"] == "function":
         for name in ("description", "parameters", "strict"):
             data.setdefault(name, None)
     return data

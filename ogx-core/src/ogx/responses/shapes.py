@@ -196,7 +196,7 @@ class ResponseObject(TypedDict):
     error: ResponseError | None
     tools: list[
         EchoedFunctionTool | FileSearchTool | McpTool
-    ]  # as requested, without an mcp tool's `authorization`
+    ]  # as requested; an mcp tool without `authorization`, header values or URL credentials
     tool_choice: RunnableToolChoice
     truncation: Literal["auto", "disabled"]
     parallel_tool_calls: bool

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ogx.encryption import SecretBox, is_sealed
-from ogx.redaction import redact_tool_args
+from ogx.redaction import redact_mcp_tool, redact_tool_args
 from ogx.storage.engine import serialized_transaction
 
 
@@ -307,6 +307,29 @@ def _v12_vector_store_files_by_file(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX ix_vector_store_files_file ON vector_store_files (id)"))
 
 
+def _v13_redact_stored_mcp_urls(conn: Connection) -> None:
+    # A stored response echoes its tools; an mcp tool's server_url was kept as sent, credentials
+    # in its userinfo or query included. Rewritten as responses now store it (`redact_mcp_tool`).
+    responses = sa.table("responses", sa.column("id"), sa.column("response", sa.JSON))
+    mentions_url = sa.cast(responses.c.response, sa.Text).like('%"server_url"%')
+    ids = list(conn.execute(sa.select(responses.c.id).where(mentions_url)).scalars())
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in conn.execute(
+            sa.select(responses.c.id, responses.c.response).where(responses.c.id.in_(chunk))
+        ).all():
+            tools = row.response.get("tools") or []
+            redacted = [
+                redact_mcp_tool(t) if isinstance(t, dict) and t.get("type") == "mcp" else t for t in tools
+            ]
+            if redacted != tools:
+                conn.execute(
+                    responses.update()
+                    .where(responses.c.id == row.id)
+                    .values(response={**row.response, "tools": redacted})
+                )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models registry", _v1_models),
     Migration(2, "stored chat completions", _v2_chat_completions),
@@ -320,6 +343,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "the job running a background Google interaction", _v10_interaction_jobs),
     Migration(11, "stored credentials encrypted", _v11_encrypt_secrets, encrypts=True),
     Migration(12, "vector store files found by file id", _v12_vector_store_files_by_file),
+    Migration(13, "no credentials in the mcp tools of stored responses", _v13_redact_stored_mcp_urls),
 )
 
 _versions = sa.Table(

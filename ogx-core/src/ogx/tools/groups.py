@@ -26,6 +26,7 @@ from ogx.encryption import SecretBox, SecretUnreadable, key_id_of
 from ogx.redaction import REDACTED, redact_json, redact_tool_args
 from ogx.storage import tables
 from ogx_api import Conflict, InvalidRequest, NotFound
+from ogx_api.redaction import redact_url
 from ogx_api.tools import McpEndpoint
 
 _table = tables.tool_groups
@@ -80,7 +81,7 @@ class ToolGroup:
             args["authorization"] = REDACTED
         endpoint = None
         if self.endpoint is not None:
-            endpoint = {"uri": self.endpoint.uri}
+            endpoint = {"uri": redact_url(self.endpoint.uri)}
             if self.endpoint.transport != "auto":
                 endpoint["transport"] = self.endpoint.transport
         return {

@@ -10,8 +10,8 @@ from typing import Any, Literal
 from typing_extensions import TypedDict
 
 from ogx.config.schema import ConnectorConfig
+from ogx_api.redaction import redact_url
 from ogx_api.tools import ImageContent, TextContent, ToolDef, ToolResult
-from ogx_api.url_policy import redact_url
 
 
 class McpEndpointObject(TypedDict, total=False):

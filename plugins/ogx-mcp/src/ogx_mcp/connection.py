@@ -24,8 +24,9 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from ogx_api.errors import OGXError, ProviderError, ProviderTimeout, ProviderUnavailable
+from ogx_api.redaction import redact_url
 from ogx_api.tools import McpEndpoint
-from ogx_api.url_policy import UrlPolicy, redact_url
+from ogx_api.url_policy import UrlPolicy
 from ogx_mcp.config import MCPTimeouts
 from ogx_mcp.errors import classify
 from ogx_mcp.http import ConnectionGuard, session_client

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import httpx2
 
 from ogx_api.errors import InvalidRequest, OGXError, ProviderError
-from ogx_api.url_policy import UrlPolicy, redact_url
+from ogx_api.redaction import redact_url
+from ogx_api.url_policy import UrlPolicy
 
 USER_AGENT = "ogx-mcp/0.1"
 _EVENT_BOUNDARY = re.compile(rb"\r\n\r\n|\n\n|\r\r")  # a blank line ends an SSE event

@@ -27,9 +27,9 @@ from pydantic import ValidationError
 
 from ogx_api.errors import InvalidRequest, OGXError, ProviderTimeout
 from ogx_api.provider import BaseProvider, HealthState, HealthStatus
+from ogx_api.redaction import redact_logged_urls, redact_url
 from ogx_api.request_context import PROVIDER_DATA_HEADER, provider_data
 from ogx_api.tools import McpEndpoint, ToolDef, ToolResult, ToolSession
-from ogx_api.url_policy import redact_url
 from ogx_mcp.config import MCPProviderData, MCPToolRuntimeConfig
 from ogx_mcp.connection import ServerConnection, Transport
 from ogx_mcp.convert import tool_def, tool_result
@@ -38,6 +38,8 @@ from ogx_mcp.errors import classify, is_server_answer
 logger = logging.getLogger(__name__)
 
 MAX_TOOL_PAGES = 100
+# The loggers below this runtime that write the URLs they call (httpx2: every request at INFO).
+URL_LOGGERS = ("httpx2", "mcp.client.streamable_http", "mcp.client.sse")
 
 
 def endpoint_identity(endpoint: McpEndpoint) -> str:
@@ -267,6 +269,7 @@ class MCPToolRuntime(BaseProvider):
         self._sessions: set[MCPToolSession] = set()
 
     async def start(self) -> None:
+        redact_logged_urls(*URL_LOGGERS)  # a server URL may carry credentials in its query
         if self._pool is None:
             self._pool = self._injected_transport or httpx2.AsyncHTTPTransport(
                 verify=self.config.verify_tls,
