@@ -158,3 +158,17 @@ async def test_an_index_that_fails_to_open_during_the_warm_up_is_tried_again_on_
     database.write_bytes(intact)  # repaired
     assert len(await provider.query("vs_broken", EVERYTHING)) == 30
     await provider.close()
+
+
+async def test_the_warm_up_order_is_by_last_write_and_survives_reading_hashed_names(tmp_path: Path) -> None:
+    odd = "an id with spaces"  # stored under a hashed name: listing reads the id from the database
+    first = await started(tmp_path, warm_start=False)
+    for index_id in (odd, SMALL):
+        await first.create_index(index_id, DIMENSION)
+    await first.close()
+    hashed, _ = first._paths(odd)
+    assert hashed.name.startswith("h-")
+    os.utime(hashed, (1e9, 1e9))
+    os.utime(tmp_path / f"{SMALL}.sqlite", (1.5e9, 1.5e9))  # both long ago
+    for _ in range(2):  # the first listing's read-only connection must not make `odd` look new
+        assert first._stored_index_ids() == [SMALL, odd]

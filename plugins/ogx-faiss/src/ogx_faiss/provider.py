@@ -265,11 +265,12 @@ class FaissVectorIO(BaseProvider):
         """The ids of the indexes on disk, the most recently written first."""
         written: list[tuple[float, str]] = []
         for database in self.storage_dir.glob("*.sqlite"):
+            last = max(_written(database), _written(Path(f"{database}-wal")))
             index_id: str | None = database.stem
             if database.stem.startswith("h-"):  # maybe a hashed id: the database knows its own
                 index_id = _stored_index_id(database)
             if index_id is not None:
-                written.append((max(_modified(database), _modified(Path(f"{database}-wal"))), index_id))
+                written.append((last, index_id))
         return [index_id for _, index_id in sorted(written, reverse=True)]
 
     # -- indexes ---------------------------------------------------------------------------
@@ -447,11 +448,14 @@ def _stored_index_id(database: Path) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _modified(path: Path) -> float:
+def _written(path: Path) -> float:
+    """When `path` was last written, or 0 when it is missing or empty (a read-only connection
+    leaves an empty WAL behind: it says nothing about use)."""
     try:
-        return path.stat().st_mtime
+        stat = path.stat()
     except OSError:  # no such file (yet, or any more)
         return 0.0
+    return stat.st_mtime if stat.st_size else 0.0
 
 
 def create_provider(config: FaissConfig, deps: Mapping[Any, Any]) -> FaissVectorIO:
