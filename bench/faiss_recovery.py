@@ -122,20 +122,25 @@ def run_warm_start(chunks: int, idle: float) -> None:
             output = phase("restart", directory, "--warm", warm, "--idle", str(wait))
             rows.append({"warm_start": warm, "idle_s": wait, **json.loads(output.strip().splitlines()[-1])})
             print(rows[-1], flush=True)
+    table = ["| warm_start | idle after ready s | ready s | first search ms | second search ms |"]
+    table += [
+        f"| {row['warm_start']} | {row['idle_s']:.0f} | {row['ready_s']:.3f} "
+        f"| {row['first_search_ms']:.1f} | {row['second_search_ms']:.2f} |"
+        for row in rows
+    ]
+    report(WARM_RESULTS, table, load_before, {"chunks": chunks, "rows": rows})
+
+
+def report(results: Path, table: list[str], load_before: tuple[float, ...], record: dict[str, Any]) -> None:
+    """Print the table (its header first) and the load; write `record`, dated, with the load."""
     load = {"before": load_before, "after": os.getloadavg()}
-    print("| warm_start | idle after ready s | ready s | first search ms | second search ms |")
-    print("|---|---:|---:|---:|---:|")
-    for row in rows:
-        print(
-            f"| {row['warm_start']} | {row['idle_s']:.0f} | {row['ready_s']:.3f} "
-            f"| {row['first_search_ms']:.1f} | {row['second_search_ms']:.2f} |"
-        )
+    print(table[0])
+    print("|---|" + "---:|" * (table[0].count("|") - 2))
+    print("\n".join(table[1:]))
     print(f"load average (1, 5, 15 min) before {load['before']}, after {load['after']}")
-    WARM_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    results.parent.mkdir(parents=True, exist_ok=True)
     date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    WARM_RESULTS.write_text(
-        json.dumps({"date": date, "chunks": chunks, "load_average": load, "rows": rows}, indent=2)
-    )
+    results.write_text(json.dumps({"date": date, **record, "load_average": load}, indent=2))
 
 
 async def open_and_close(directory: Path) -> None:
@@ -234,22 +239,13 @@ def run(chunks: int, extra: int, keep: Path | None) -> None:
             shutil.rmtree(copy)
         if keep is not None:
             shutil.copytree(directory, keep)
-    load = {"before": load_before, "after": os.getloadavg()}
-    print("| case | first search s | second search ms | longest event-loop stall s |")
-    print("|---|---:|---:|---:|")
-    for name, row in rows.items():
-        print(
-            f"| {name} | {row['first_search_s']:.2f} | {row['second_search_ms']:.2f} "
-            f"| {row['loop_stall_max_s']:.3f} |"
-        )
-    print(f"load average (1, 5, 15 min) before {load['before']}, after {load['after']}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    RESULTS.write_text(
-        json.dumps(
-            {"date": date, "chunks": chunks, "extra": extra, "load_average": load, "rows": rows}, indent=2
-        )
-    )
+    table = ["| case | first search s | second search ms | longest event-loop stall s |"]
+    table += [
+        f"| {name} | {row['first_search_s']:.2f} | {row['second_search_ms']:.2f} "
+        f"| {row['loop_stall_max_s']:.3f} |"
+        for name, row in rows.items()
+    ]
+    report(RESULTS, table, load_before, {"chunks": chunks, "extra": extra, "rows": rows})
 
 
 def main() -> None:
