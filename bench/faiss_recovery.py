@@ -12,6 +12,14 @@ query (the index is opened on first use), while a ticker task on the event loop 
 longest stall; a third copy is first opened and closed cleanly (a current snapshot: a normal
 restart). Figures go to stdout and to `bench/results/faiss_recovery.json`; `--keep DIR` keeps
 the crashed directory.
+
+    .venv/bin/python bench/faiss_recovery.py --warm-start      # clean restarts, warm start off/on
+
+`--warm-start` instead measures the first search after a clean restart, with `warm_start` off and
+on: a subprocess inserts `chunks` chunks and closes its provider; each case then starts a provider
+over the directory in a fresh subprocess, counts it ready when `start()` returns (as the server's
+lifespan does), waits `--idle` seconds (the time before the first request comes) and times the
+first vector query. Figures go to `bench/results/faiss_warm_start.json`.
 """
 
 from __future__ import annotations
@@ -30,15 +38,17 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results" / "faiss_recovery.json"
+WARM_RESULTS = RESULTS.with_name("faiss_warm_start.json")
 INDEX = "vs_recovery"
 
 
-def provider_for(directory: Path) -> Any:
+def provider_for(directory: Path, warm_start: bool = True) -> Any:
     from ogx_faiss.config import FaissConfig
     from ogx_faiss.provider import FaissVectorIO
 
     # A request would get 503 after `open_wait_seconds` (30 s) and retry; here the first one waits.
-    return FaissVectorIO(FaissConfig(storage_dir=directory, open_wait_seconds=3600))
+    config = FaissConfig(storage_dir=directory, open_wait_seconds=3600, warm_start=warm_start)
+    return FaissVectorIO(config)
 
 
 async def ingest(directory: Path, chunks: int, extra: int) -> None:
@@ -65,6 +75,72 @@ async def ingest(directory: Path, chunks: int, extra: int) -> None:
         batch = corpus.chunks(inserted, BATCH)
         await second.insert(INDEX, batch)
         inserted += len(batch)
+
+
+async def build(directory: Path, chunks: int) -> None:
+    from vector_io import BATCH, DIMENSION, Corpus
+
+    corpus, provider = Corpus(), provider_for(directory)
+    await provider.start()
+    await provider.create_index(INDEX, DIMENSION)
+    for start in range(0, chunks, BATCH):
+        await provider.insert(INDEX, corpus.chunks(start, min(BATCH, chunks - start)))
+    await provider.close()
+
+
+async def restart(directory: Path, warm_start: bool, idle: float) -> dict[str, Any]:
+    """Seconds to ready, then, `idle` seconds later, the first and second query's milliseconds."""
+    from vector_io import Corpus
+
+    from ogx_api.vector_io import VectorQuery
+
+    query = VectorQuery(embedding=Corpus(seed=11).query_vector(), k=10)
+    provider = provider_for(directory, warm_start)
+    started = time.perf_counter()
+    await provider.start()
+    ready = time.perf_counter() - started
+    await asyncio.sleep(idle)
+    timings = []
+    for _ in range(2):
+        started = time.perf_counter()
+        await provider.query(INDEX, query)
+        timings.append((time.perf_counter() - started) * 1000)
+    await provider.close()
+    return {"ready_s": ready, "first_search_ms": timings[0], "second_search_ms": timings[1]}
+
+
+def run_warm_start(chunks: int, idle: float) -> None:
+    load_before = os.getloadavg()
+    cases = [("off", idle), ("on", idle), ("on", 0.0)]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ogx-bench-faiss-warm-") as workdir:
+        directory = Path(workdir) / "index"
+        started = time.perf_counter()
+        phase("build", directory, "--chunks", str(chunks))
+        print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+        for warm, wait in cases:
+            output = phase("restart", directory, "--warm", warm, "--idle", str(wait))
+            rows.append({"warm_start": warm, "idle_s": wait, **json.loads(output.strip().splitlines()[-1])})
+            print(rows[-1], flush=True)
+    table = ["| warm_start | idle after ready s | ready s | first search ms | second search ms |"]
+    table += [
+        f"| {row['warm_start']} | {row['idle_s']:.0f} | {row['ready_s']:.3f} "
+        f"| {row['first_search_ms']:.1f} | {row['second_search_ms']:.2f} |"
+        for row in rows
+    ]
+    report(WARM_RESULTS, table, load_before, {"chunks": chunks, "rows": rows})
+
+
+def report(results: Path, table: list[str], load_before: tuple[float, ...], record: dict[str, Any]) -> None:
+    """Print the table (its header first) and the load; write `record`, dated, with the load."""
+    load = {"before": load_before, "after": os.getloadavg()}
+    print(table[0])
+    print("|---|" + "---:|" * (table[0].count("|") - 2))
+    print("\n".join(table[1:]))
+    print(f"load average (1, 5, 15 min) before {load['before']}, after {load['after']}")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results.write_text(json.dumps({"date": date, **record, "load_average": load}, indent=2))
 
 
 async def open_and_close(directory: Path) -> None:
@@ -138,8 +214,8 @@ def crashed_directory(root: Path, chunks: int, extra: int) -> tuple[Path, float]
     return directory, time.perf_counter() - started
 
 
-def phase(name: str, directory: Path) -> str:
-    command = [sys.executable, __file__, "--phase", name, "--dir", str(directory)]
+def phase(name: str, directory: Path, *arguments: str) -> str:
+    command = [sys.executable, __file__, "--phase", name, "--dir", str(directory), *arguments]
     return subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout
 
 
@@ -163,22 +239,13 @@ def run(chunks: int, extra: int, keep: Path | None) -> None:
             shutil.rmtree(copy)
         if keep is not None:
             shutil.copytree(directory, keep)
-    load = {"before": load_before, "after": os.getloadavg()}
-    print("| case | first search s | second search ms | longest event-loop stall s |")
-    print("|---|---:|---:|---:|")
-    for name, row in rows.items():
-        print(
-            f"| {name} | {row['first_search_s']:.2f} | {row['second_search_ms']:.2f} "
-            f"| {row['loop_stall_max_s']:.3f} |"
-        )
-    print(f"load average (1, 5, 15 min) before {load['before']}, after {load['after']}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    RESULTS.write_text(
-        json.dumps(
-            {"date": date, "chunks": chunks, "extra": extra, "load_average": load, "rows": rows}, indent=2
-        )
-    )
+    table = ["| case | first search s | second search ms | longest event-loop stall s |"]
+    table += [
+        f"| {name} | {row['first_search_s']:.2f} | {row['second_search_ms']:.2f} "
+        f"| {row['loop_stall_max_s']:.3f} |"
+        for name, row in rows.items()
+    ]
+    report(RESULTS, table, load_before, {"chunks": chunks, "extra": extra, "rows": rows})
 
 
 def main() -> None:
@@ -188,7 +255,14 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000, help="chunks when killed (default 100000)")
     parser.add_argument("--extra", type=int, default=5_000, help="of them after the snapshot (default 5000)")
     parser.add_argument("--keep", type=Path, help="copy the crashed directory here")
-    parser.add_argument("--phase", choices=["ingest", "open", "close"], help=argparse.SUPPRESS)
+    parser.add_argument("--warm-start", action="store_true", help="clean restarts, warm start off and on")
+    parser.add_argument(
+        "--idle", type=float, default=3.0, help="--warm-start: seconds from ready to the first query (3)"
+    )
+    parser.add_argument("--warm", choices=["on", "off"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--phase", choices=["ingest", "open", "close", "build", "restart"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "ingest":
@@ -197,6 +271,12 @@ def main() -> None:
         print(json.dumps(asyncio.run(first_search(args.dir))))
     elif args.phase == "close":
         asyncio.run(open_and_close(args.dir))
+    elif args.phase == "build":
+        asyncio.run(build(args.dir, args.chunks))
+    elif args.phase == "restart":
+        print(json.dumps(asyncio.run(restart(args.dir, args.warm == "on", args.idle))))
+    elif args.warm_start:
+        run_warm_start(args.chunks, args.idle)
     else:
         run(args.chunks, args.extra, args.keep)
 

@@ -52,6 +52,13 @@ class FaissConfig(BaseModel):
         "graph catching up with the stored chunks) before failing with 503 `provider_unavailable`; "
         "the opening goes on and a retry succeeds once it is done.",
     )
+    warm_start: bool = Field(
+        default=True,
+        description="Open every stored index in the background after start-up (one at a time, the "
+        "most recently written first), so the first request to each does not wait for it. The "
+        "server is ready without waiting for it; a request for an index not yet opened opens it at "
+        "once. Off: each index opens on its first request.",
+    )
 
     @model_validator(mode="after")
     def _default_storage_dir(self, info: ValidationInfo) -> Self:

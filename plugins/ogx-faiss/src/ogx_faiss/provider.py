@@ -9,8 +9,10 @@ many, never data.
 
 Every blocking call runs in a worker thread; one lock per index serialises the calls on it
 (FAISS and sqlite3 objects are not safe to share between threads while writing). An index is
-opened on first use by one task that every request for it shares; a request waits for it at
-most `open_wait_seconds`, then gets `ProviderUnavailable` while the opening goes on.
+opened by one task that every request for it shares; a request waits for it at most
+`open_wait_seconds`, then gets `ProviderUnavailable` while the opening goes on. With
+`warm_start`, a background task started by `start()` opens every stored index ahead of use, one
+at a time; otherwise (and for an index the warm-up has not reached) the first request opens it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import functools
 import hashlib
 import logging
 import re
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -43,7 +46,7 @@ from ogx_api.vector_io import (
 )
 from ogx_faiss.config import FaissConfig
 from ogx_faiss.keywords import KeywordIndex
-from ogx_faiss.recovery import open_indexes
+from ogx_faiss.recovery import OpeningStopped, open_indexes
 from ogx_faiss.snapshot import Snapshot
 from ogx_faiss.store import ChunkStore, Row
 from ogx_faiss.vectors import GraphParams, VectorGraph, normalise
@@ -211,13 +214,21 @@ class FaissVectorIO(BaseProvider):
         self._indexes: dict[str, _Index] = {}
         self._opening: dict[str, asyncio.Task[_Index | None]] = {}
         self._registry = asyncio.Lock()  # starting to open, creating and deleting indexes
+        self._closing = threading.Event()  # read by openings in worker threads between batches
+        self.warm_up_task: asyncio.Task[None] | None = None  # see `_warm_up`
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
         await asyncio.to_thread(self.storage_dir.mkdir, parents=True, exist_ok=True)
+        if self.config.warm_start:
+            self.warm_up_task = asyncio.create_task(self._warm_up(), name="faiss-warm-up")
 
     async def close(self) -> None:
+        self._closing.set()  # an opening stops at its next batch; no new one starts
+        if self.warm_up_task is not None:
+            self.warm_up_task.cancel()
+            await asyncio.wait([self.warm_up_task])  # unlike `await`, never raises our own cancellation
         await asyncio.gather(*self._opening.values(), return_exceptions=True)  # they register their index
         async with self._registry:
             indexes, self._indexes = list(self._indexes.values()), {}
@@ -228,6 +239,39 @@ class FaissVectorIO(BaseProvider):
         if not self.storage_dir.is_dir():
             return HealthStatus(status=HealthState.error, message=f"{self.storage_dir} is not a directory")
         return HealthStatus(status=HealthState.ok)
+
+    async def _warm_up(self) -> None:
+        """Open every stored index, the most recently written first (the ones in use: ingestion
+        is what writes; a store nobody wrote to for months can wait), one at a time, so a large
+        deployment neither spikes memory nor takes both cores at start. A request for an index
+        shares its opening when the warm-up is on it, and opens it at once otherwise. An index
+        that fails to open is logged and left to be tried again on first use."""
+        for index_id in await asyncio.to_thread(self._stored_index_ids):
+            try:
+                async with self._registry:
+                    opening = self._opening_of(index_id)
+                await asyncio.shield(opening)  # cancelling the warm-up leaves the opening to its requests
+            except ProviderUnavailable:  # closing
+                return
+            except Exception as exc:  # whatever opening raised, a request would meet it again
+                logger.warning(
+                    "vector index %s could not be opened ahead of use (tried again on first use): %s: %s",
+                    index_id,
+                    type(exc).__name__,
+                    exc,
+                )
+
+    def _stored_index_ids(self) -> list[str]:
+        """The ids of the indexes on disk, the most recently written first."""
+        written: list[tuple[float, str]] = []
+        for database in self.storage_dir.glob("*.sqlite"):
+            last = max(_written(database), _written(Path(f"{database}-wal")))
+            index_id: str | None = database.stem
+            if database.stem.startswith("h-"):  # maybe a hashed id: the database knows its own
+                index_id = _stored_index_id(database)
+            if index_id is not None:
+                written.append((last, index_id))
+        return [index_id for _, index_id in sorted(written, reverse=True)]
 
     # -- indexes ---------------------------------------------------------------------------
 
@@ -309,6 +353,8 @@ class FaissVectorIO(BaseProvider):
 
     def _opening_of(self, index_id: str) -> asyncio.Future[_Index | None]:
         """The index (open, or being opened by one task every caller shares). Holds `_registry`."""
+        if self._closing.is_set():
+            raise ProviderUnavailable("the vector-io provider is shutting down; retry")
         if (index := self._indexes.get(index_id)) is not None:
             ready: asyncio.Future[_Index | None] = asyncio.get_running_loop().create_future()
             ready.set_result(index)
@@ -333,6 +379,11 @@ class FaissVectorIO(BaseProvider):
     async def _load_and_register(self, index_id: str) -> _Index | None:
         try:
             index = await asyncio.to_thread(self._load, index_id)
+        except OpeningStopped:
+            raise ProviderUnavailable(
+                f"vector index {index_id!r} was not opened: the vector-io provider is shutting down; retry"
+            ) from None
+        else:
             if index is not None:
                 self._indexes[index_id] = index
             return index
@@ -362,7 +413,7 @@ class FaissVectorIO(BaseProvider):
             store.close()
             return None
         try:
-            recovery = open_indexes(store, snapshot, int(dimension), self.params, index_id)
+            recovery = open_indexes(store, snapshot, int(dimension), self.params, index_id, self._closing)
         except BaseException:  # interrupted too: the connection must not leak
             store.close()
             raise
@@ -383,6 +434,28 @@ class FaissVectorIO(BaseProvider):
         # The database goes last: while it exists (even without its -wal) the index is intact.
         for path in (snapshot, Path(f"{database}-wal"), Path(f"{database}-shm"), database):
             path.unlink(missing_ok=True)
+
+
+def _stored_index_id(database: Path) -> str | None:
+    """The id a database records (read only), or None when it records none or is unreadable
+    (logged: a request for that index still tries to open it)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'index_id'").fetchone()
+    except sqlite3.Error as exc:
+        logger.warning("cannot read which vector index %s holds: %s", database.name, exc)
+        return None
+    return None if row is None else str(row[0])
+
+
+def _written(path: Path) -> float:
+    """When `path` was last written, or 0 when it is missing or empty (a read-only connection
+    leaves an empty WAL behind: it says nothing about use)."""
+    try:
+        stat = path.stat()
+    except OSError:  # no such file (yet, or any more)
+        return 0.0
+    return stat.st_mtime if stat.st_size else 0.0
 
 
 def create_provider(config: FaissConfig, deps: Mapping[Any, Any]) -> FaissVectorIO:

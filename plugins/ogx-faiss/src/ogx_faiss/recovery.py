@@ -8,15 +8,22 @@ removed), a store row above the snapshot's highest allocated label was inserted 
 and text are read and added). Replacing a chunk is both. Recovery thus costs indexing the chunks
 inserted since the snapshot, not the whole index; the result is checked (every live row tracked
 exactly once) and anything inconsistent falls back to the full rebuild.
+
+Chunks are indexed in batches, and between two a set `stop` event abandons the opening
+(`OpeningStopped`): a provider closing while an index rebuilds waits for one batch, not the
+whole rebuild.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from ogx_faiss.keywords import KeywordIndex
 from ogx_faiss.snapshot import Snapshot
@@ -24,6 +31,12 @@ from ogx_faiss.store import ChunkStore, Row
 from ogx_faiss.vectors import GraphParams, VectorGraph
 
 logger = logging.getLogger(__name__)
+
+_BATCH = 2048  # chunks indexed between two looks at `stop` (~1 s of HNSW insertion at 384 dimensions)
+
+
+class OpeningStopped(Exception):
+    """The opening was abandoned because `stop` was set (the provider is closing)."""
 
 
 @dataclass(frozen=True)
@@ -37,17 +50,21 @@ class Recovery:
 
 
 def open_indexes(
-    store: ChunkStore, snapshot: Path, dimension: int, params: GraphParams, index_id: str
+    store: ChunkStore,
+    snapshot: Path,
+    dimension: int,
+    params: GraphParams,
+    index_id: str,
+    stop: threading.Event,
 ) -> Recovery:
-    """The graph and keyword index of the store's live chunks."""
+    """The graph and keyword index of the store's live chunks; `OpeningStopped` once `stop` is set."""
     started = time.perf_counter()
     rows = store.rows()
-    recovery = _replayed(store, snapshot, dimension, params, rows)
+    recovery = _replayed(store, snapshot, dimension, params, rows, stop)
     if recovery is None:
         graph, keywords = VectorGraph(dimension, params), KeywordIndex()
         _, vectors, contents = store.added_after(0, dimension)
-        graph.add(rows, vectors)
-        keywords.add_many((row.label, content) for row, content in zip(rows, contents, strict=True))
+        _index_in_batches(graph, keywords, rows, vectors, contents, stop)
         recovery = Recovery(graph, keywords, "rebuilt", len(rows), 0, -1)
     if recovery.how != "snapshot":
         logger.info(
@@ -62,10 +79,33 @@ def open_indexes(
     return recovery
 
 
+def _index_in_batches(
+    graph: VectorGraph,
+    keywords: KeywordIndex,
+    rows: list[Row],
+    vectors: np.ndarray,
+    contents: list[str],
+    stop: threading.Event,
+) -> None:
+    for start in range(0, len(rows), _BATCH):
+        if stop.is_set():
+            raise OpeningStopped
+        batch = slice(start, start + _BATCH)
+        graph.add(rows[batch], vectors[batch])
+        keywords.add_many((row.label, text) for row, text in zip(rows[batch], contents[batch], strict=True))
+
+
 def _replayed(
-    store: ChunkStore, path: Path, dimension: int, params: GraphParams, rows: list[Row]
+    store: ChunkStore,
+    path: Path,
+    dimension: int,
+    params: GraphParams,
+    rows: list[Row],
+    stop: threading.Event,
 ) -> Recovery | None:
     snapshot = Snapshot.read(path, store.store_id())
+    if stop.is_set():
+        raise OpeningStopped
     if snapshot is None:
         return None
     try:
@@ -80,9 +120,8 @@ def _replayed(
         labels, vectors, contents = store.added_after(snapshot.allocated, dimension)
         if labels == [r.label for r in missing]:
             keywords.remove(removed)
-            graph.add(missing, vectors)
+            _index_in_batches(graph, keywords, missing, vectors, contents, stop)
             graph.compact_if_due()
-            keywords.add_many(zip(labels, contents, strict=True))
             if graph.size == len(rows):
                 how: Literal["snapshot", "replayed"] = (
                     "snapshot" if snapshot.version == store.version else "replayed"
