@@ -59,3 +59,15 @@ def test_every_hook_is_called_by_the_core():
     source = core.read_text()
     for name in HOOKS:
         assert f'"{name}"' in source, f"the core's plugin manager never calls {name}"
+
+
+def test_installing_an_http_provider_brings_the_fast_backend_client() -> None:
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    extra = [Requirement(r) for r in requires("ogx-api") or () if "extra == " in r]
+    assert any(r.name == "aiohttp" and r.marker and r.marker.evaluate({"extra": "aiohttp"}) for r in extra)
+    for plugin in ("ogx-vllm", "ogx-ollama"):
+        needs = [Requirement(r) for r in requires(plugin) or ()]
+        assert any(r.name == "ogx-api" and "aiohttp" in r.extras for r in needs), plugin
