@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_recovery import DIMENSION, INDEX, chunks, recovery_log, started
 
-from ogx_api import ProviderUnavailable
+from ogx_api import HealthState, ProviderUnavailable
 from ogx_api.testing.vector_io import ids
 from ogx_api.vector_io import VectorQuery
 from ogx_faiss.provider import FaissVectorIO
@@ -155,8 +155,15 @@ async def test_an_index_that_fails_to_open_during_the_warm_up_is_tried_again_on_
         "DatabaseError: file is not a database"
     )
     assert len(await provider.query(SMALL, EVERYTHING)) == 30
+    health = await provider.health()
+    assert health.status == HealthState.error
+    assert (
+        health.message
+        == "1 vector index(es) could not be opened: vs_broken (DatabaseError: file is not a database)"
+    )
     database.write_bytes(intact)  # repaired
     assert len(await provider.query("vs_broken", EVERYTHING)) == 30
+    assert (await provider.health()).status == HealthState.ok
     await provider.close()
 
 

@@ -216,6 +216,7 @@ class FaissVectorIO(BaseProvider):
         self._registry = asyncio.Lock()  # starting to open, creating and deleting indexes
         self._closing = threading.Event()  # read by openings in worker threads between batches
         self.warm_up_task: asyncio.Task[None] | None = None  # see `_warm_up`
+        self._unopenable: dict[str, str] = {}  # index id → why its last opening failed, for `health`
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -238,6 +239,14 @@ class FaissVectorIO(BaseProvider):
     async def health(self) -> HealthStatus:
         if not self.storage_dir.is_dir():
             return HealthStatus(status=HealthState.error, message=f"{self.storage_dir} is not a directory")
+        if self._unopenable:
+            failed = sorted(self._unopenable.items())
+            listed = "; ".join(f"{index_id} ({why})" for index_id, why in failed[:5])
+            more = f"; and {len(failed) - 5} more" if len(failed) > 5 else ""
+            return HealthStatus(
+                status=HealthState.error,
+                message=f"{len(failed)} vector index(es) could not be opened: {listed}{more}",
+            )
         return HealthStatus(status=HealthState.ok)
 
     async def _warm_up(self) -> None:
@@ -292,6 +301,7 @@ class FaissVectorIO(BaseProvider):
         async with self._registry:
             index = await self._open(index_id)
             self._indexes.pop(index_id, None)
+            self._unopenable.pop(index_id, None)
             if index is not None:
                 await asyncio.to_thread(self._locked_close, index, False)
                 await asyncio.to_thread(self._remove_files, index_id)
@@ -383,7 +393,11 @@ class FaissVectorIO(BaseProvider):
             raise ProviderUnavailable(
                 f"vector index {index_id!r} was not opened: the vector-io provider is shutting down; retry"
             ) from None
+        except Exception as exc:  # recorded for `health`; every caller waiting on the opening meets it
+            self._unopenable[index_id] = f"{type(exc).__name__}: {exc}"
+            raise
         else:
+            self._unopenable.pop(index_id, None)
             if index is not None:
                 self._indexes[index_id] = index
             return index
