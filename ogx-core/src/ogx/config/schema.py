@@ -129,6 +129,13 @@ class ServerConfig(_Strict):
     )
 
 
+class BatchesConfig(_Strict):
+    """The Batches API (`/v1/batches`)."""
+
+    max_concurrency: int = Field(default=8, ge=1, description="requests of one batch run at once")
+    max_requests: int = Field(default=50_000, ge=1, description="lines an input file may have")
+
+
 class RunConfig(_Strict):
     version: Literal[2]
     name: str | None = Field(
@@ -139,6 +146,7 @@ class RunConfig(_Strict):
     registered_resources: RegisteredResources = Field(default_factory=RegisteredResources)
     server: ServerConfig = Field(default_factory=ServerConfig)
     connectors: list[ConnectorConfig] = Field(default_factory=list)
+    batches: BatchesConfig = Field(default_factory=BatchesConfig)
 
     def enabled_providers(self) -> list[tuple[Api, ProviderConfig]]:
         return [(api, p) for api, entries in self.providers.items() for p in entries if p.provider_id]

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from ogx import __version__
 from ogx.anthropic import MessagesService, anthropic_envelope
+from ogx.batches import BatchesService, BatchStore
 from ogx.config import RunConfig
 from ogx.conversations import ConversationsService
 from ogx.encryption import configured_key, key_file_box, log_secret_key, previous_keys
@@ -35,6 +36,7 @@ from ogx.server.errors import ErrorLayer, openai_envelope
 from ogx.server.heap import frozen_startup_heap
 from ogx.server.provider_data import ProviderDataMiddleware
 from ogx.server.routes import anthropic, google, inspect, models, openai_inference, vector_io
+from ogx.server.routes import batches as batches_routes
 from ogx.server.routes import conversations as conversations_routes
 from ogx.server.routes import files as files_routes
 from ogx.server.routes import responses as responses_routes
@@ -120,6 +122,14 @@ def create_app(
                 tools=ToolServices(vector_stores=vector_stores, tools=tools),
                 conversations=conversations,
             )
+            batches = BatchesService(
+                BatchStore(engine),
+                files=files,
+                jobs=jobs,
+                inference=inference,  # type: ignore[arg-type]
+                responses=responses,
+                config=config.batches,
+            )
             # Last to start, first to stop: handlers may use any service above.
             job_runner = JobRunner(jobs)
             await job_runner.start()
@@ -140,6 +150,7 @@ def create_app(
                 conversations=conversations,
                 responses=responses,
                 messages=MessagesService(registry, inference),  # type: ignore[arg-type]
+                batches=batches,
             )
             logger.info(
                 "OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list())
@@ -177,5 +188,6 @@ def create_app(
     app.include_router(tools_routes.router)
     app.include_router(conversations_routes.router)
     app.include_router(responses_routes.router)
+    app.include_router(batches_routes.router)
     body.install_schemas(app)
     return app

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ogx.anthropic import MessagesService
+from ogx.batches import BatchesService
 from ogx.config import RunConfig
 from ogx.conversations import ConversationsService
 from ogx.files import FilesService
@@ -39,6 +40,7 @@ class Services:
     conversations: ConversationsService
     responses: ResponsesService
     messages: MessagesService
+    batches: BatchesService
 
 
 def services(request: Request) -> Services:

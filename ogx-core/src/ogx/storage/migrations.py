@@ -330,6 +330,21 @@ def _v13_redact_stored_mcp_urls(conn: Connection) -> None:
                 )
 
 
+def _v15_batches(conn: Connection) -> None:
+    md = sa.MetaData()
+    table = sa.Table(
+        "batches",
+        md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("owner", sa.String(256), nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("batch", sa.JSON, nullable=False),
+    )
+    sa.Index("ix_batches_order", table.c.owner, table.c.created_at, table.c.id)
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models registry", _v1_models),
     Migration(2, "stored chat completions", _v2_chat_completions),
@@ -344,6 +359,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "stored credentials encrypted", _v11_encrypt_secrets, encrypts=True),
     Migration(12, "vector store files found by file id", _v12_vector_store_files_by_file),
     Migration(13, "no credentials in the mcp tools of stored responses", _v13_redact_stored_mcp_urls),
+    Migration(15, "batches (OpenAI Batches API)", _v15_batches),
 )
 
 _versions = sa.Table(

@@ -186,3 +186,13 @@ responses = sa.Table(  # Responses API (`store` true, the default)
     sa.Column("request", sa.JSON, nullable=True),  # a background response's request body, encrypted
     sa.Column("job_id", sa.String(64), nullable=True),  # a background response's job
 )
+
+batches = sa.Table(  # OpenAI Batches API
+    "batches",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # also in `batch`; here for conditional updates
+    sa.Column("batch", sa.JSON, nullable=False),  # the object as GET returns it
+)
