@@ -292,3 +292,47 @@ async def test_each_owner_sees_only_their_batches_and_lists_page(
     assert [b["id"] for b in first["data"] + rest["data"]] == [b["id"] for b in reversed(mine)]
     assert first["has_more"] is True and rest["has_more"] is False and first["object"] == "list"
     assert [b["id"] for b in bobs["data"]] == [theirs["id"]]
+
+
+async def test_a_responses_batch_runs_through_the_responses_service(serve_scripted):
+    with ScriptedBackend() as backend:
+        async with serve_scripted(backend) as (sdk, http, _):
+            line = {
+                "custom_id": "r",
+                "method": "POST",
+                "url": "/v1/responses",
+                "body": {"model": MODEL, "input": "hi there"},
+            }
+            streamed = {**line, "custom_id": "s", "body": {**line["body"], "stream": True}}
+            created = await _create(http, await _upload(http, _jsonl(line, streamed)), "/v1/responses")
+            batch = await _wait(http, created["id"])
+            response = (await _lines(http, batch["output_file_id"]))["r"]["response"]["body"]
+            errors = await _lines(http, batch["error_file_id"])
+            stored = await sdk.responses.retrieve(response["id"])
+    assert batch["status"] == "completed" and batch["request_counts"]["completed"] == 1
+    assert response["object"] == "response" and response["status"] == "completed"
+    assert stored.output_text == "echo: hi there"
+    assert batch["usage"]["input_tokens"] == response["usage"]["input_tokens"] > 0
+    assert errors["s"]["error"]["code"] == "invalid_body" and "stream" in errors["s"]["error"]["message"]
+
+
+@pytest.mark.integration
+async def test_a_batch_runs_and_cancels_on_postgresql(serve_scripted, ogx_postgres_database):
+    with ScriptedBackend(default=Reply(text=_slow)) as backend:
+        storage = {"url": ogx_postgres_database}
+        async with serve_scripted(backend, storage=storage, batches={"max_concurrency": 2}) as (
+            _,
+            http,
+            _app,
+        ):
+            done = await _create(http, await _upload(http, _jsonl(_chat("a", "x"), _chat("b", "y"))))
+            cancelled = await _create(
+                http, await _upload(http, _jsonl(*(_chat(f"r{i}", "z") for i in range(20))))
+            )
+            await _until(http, cancelled["id"], lambda b: b["request_counts"]["completed"] >= 2)
+            assert (await http.post(f"/v1/batches/{cancelled['id']}/cancel")).json()["status"] == "cancelling"
+            done, cancelled = await _wait(http, done["id"]), await _wait(http, cancelled["id"])
+            listed = (await http.get("/v1/batches")).json()["data"]
+    assert done["status"] == "completed" and done["request_counts"]["completed"] == 2
+    assert cancelled["status"] == "cancelled" and 2 <= cancelled["request_counts"]["completed"] < 20
+    assert [b["id"] for b in listed] == [cancelled["id"], done["id"]]
