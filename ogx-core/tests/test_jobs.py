@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ogx.jobs import Job, JobQueue, JobRunner, JobStatus, PermanentJobError
 from ogx.storage import create_engine, migrate, tables
+from ogx_api import NotFound
 
 FAST = {"poll_interval": 0.02, "retry_base": 0.01, "lease_seconds": 2.0}
 
@@ -70,6 +71,32 @@ async def test_a_job_runs_once_and_records_its_result(engine):
     assert job.finished_at is not None and job.kind == "double"
     assert [c.id for c in calls] == [job_id]
     assert elapsed < 2, f"a submit in the same process wakes the runner; took {elapsed:.2f}s"
+
+
+async def test_jobs_submitted_in_a_callers_transaction_exist_only_if_it_commits(engine):
+    queue = JobQueue(engine)
+    ran: list[str] = []
+
+    async def handler(job: Job) -> None:
+        ran.append(job.payload)
+
+    queue.register("work", handler)
+    runner = JobRunner(queue, poll_interval=30.0)
+    await runner.start()
+    try:
+        with pytest.raises(RuntimeError):
+            async with engine.begin() as conn:
+                [lost] = await queue.submit_many("work", ["lost"], conn=conn)
+                raise RuntimeError("the caller's write failed")
+        async with engine.begin() as conn:
+            [kept] = await queue.submit_many("work", ["kept"], conn=conn)
+        queue.wake("work")
+        await eventually(lambda: status_is(queue, kept, JobStatus.succeeded), within=5)
+    finally:
+        await runner.stop()
+    with pytest.raises(NotFound):
+        await queue.get(lost)
+    assert ran == ["kept"]
 
 
 async def test_failures_are_retried_with_backoff_then_fail_with_the_error(engine):

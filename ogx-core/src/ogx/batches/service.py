@@ -110,9 +110,15 @@ class BatchesService:
             "usage": _usage({}),
             "metadata": body.metadata,
         }
-        await self._store.insert(batch, owner=owner, created_at_ns=int(now * 1e9))
         expires = body.output_expires_after.seconds if body.output_expires_after else None
-        await self._jobs.submit(JOB_KIND, {"id": batch["id"], "output_expires_after": expires}, owner=owner)
+        payload = {"id": batch["id"], "output_expires_after": expires}
+        await self._store.insert(
+            batch,
+            owner=owner,
+            created_at_ns=int(now * 1e9),
+            also=lambda conn: self._jobs.submit_many(JOB_KIND, [payload], owner=owner, conn=conn),
+        )
+        self._jobs.wake(JOB_KIND)
         return batch
 
     async def get(self, batch_id: str, owner: str | None) -> dict[str, Any]:

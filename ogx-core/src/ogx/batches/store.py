@@ -4,11 +4,11 @@ overwrite each other."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ogx.storage import tables
 from ogx.storage.pagination import page
@@ -21,13 +21,22 @@ class BatchStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def insert(self, batch: dict[str, Any], *, owner: str | None, created_at_ns: int) -> None:
+    async def insert(
+        self,
+        batch: dict[str, Any],
+        *,
+        owner: str | None,
+        created_at_ns: int,
+        also: Callable[[AsyncConnection], Awaitable[Any]],
+    ) -> None:
+        """Write a new batch, and in the same transaction what `also` writes (its job)."""
         async with self._engine.begin() as conn:
             await conn.execute(
                 _table.insert().values(
                     id=batch["id"], created_at=created_at_ns, owner=owner, status=batch["status"], batch=batch
                 )
             )
+            await also(conn)
 
     async def get(self, batch_id: str, owner: str | None) -> dict[str, Any]:
         async with self._engine.connect() as conn:

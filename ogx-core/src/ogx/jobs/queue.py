@@ -124,37 +124,46 @@ class JobQueue:
         owner: str | None = None,
         max_attempts: int = 3,
         delay: float = 0.0,
+        conn: AsyncConnection | None = None,
     ) -> list[str]:
-        """Queue a job per payload in one transaction; returns their ids, in order."""
+        """Queue a job per payload in one transaction; returns their ids, in order. With `conn`,
+        in the caller's transaction (the jobs exist exactly when the rows they work on do); the
+        caller then calls `wake(kind)` once it has committed."""
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if not payloads:
             return []
         now = self.clock()
         job_ids = [f"job_{secrets.token_hex(12)}" for _ in payloads]
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                _table.insert(),
-                [
-                    {
-                        "id": job_id,
-                        "kind": kind,
-                        "payload": payload,
-                        "status": JobStatus.queued.value,
-                        "attempts": 0,
-                        "max_attempts": max_attempts,
-                        "owner": owner,
-                        "run_after": now + delay,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for job_id, payload in zip(job_ids, payloads, strict=True)
-                ],
-            )
-        if kind in self._handlers and delay <= 0:
+        rows = [
+            {
+                "id": job_id,
+                "kind": kind,
+                "payload": payload,
+                "status": JobStatus.queued.value,
+                "attempts": 0,
+                "max_attempts": max_attempts,
+                "owner": owner,
+                "run_after": now + delay,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for job_id, payload in zip(job_ids, payloads, strict=True)
+        ]
+        if conn is not None:
+            await conn.execute(_table.insert(), rows)
+            return job_ids
+        async with self._engine.begin() as own:
+            await own.execute(_table.insert(), rows)
+        if delay <= 0:
+            self.wake(kind)
+        return job_ids
+
+    def wake(self, kind: str) -> None:
+        """Tell the runners a job of `kind` is due now (they also find it at their next poll)."""
+        if kind in self._handlers:
             for listener in self._listeners:
                 listener.wake()
-        return job_ids
 
     async def get(self, job_id: str) -> Job:
         async with self._engine.connect() as conn:
