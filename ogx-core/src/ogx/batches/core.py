@@ -89,7 +89,7 @@ async def run_lines(
     checkpoint: Callable[[Progress], Awaitable[bool]],
 ) -> Progress:
     """Run every line, at most `concurrency` at once. `checkpoint(progress)` is awaited about every
-    `PROGRESS_SECONDS` (and once at the end); when it returns False no new line is started and the
+    `PROGRESS_SECONDS` while lines run; when it returns False no new line is started and the
     lines in flight are awaited, so what has run is kept (a cancelled batch's partial results)."""
     progress = Progress(total=len(lines))
     pending = iter(lines)

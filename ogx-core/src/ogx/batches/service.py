@@ -12,6 +12,7 @@ be reclaimed, and it runs the batch again from its first line (at-least-once).""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -209,6 +210,13 @@ class BatchesService:
             add_usage(usage, (result.body or {}).get("usage"))
         now = int(self._clock())
         end = {**files, "request_counts": _counts(progress), "usage": _usage(usage)}
+        logger.info(
+            "batch %s %s: %d of %d requests succeeded",
+            batch_id,
+            "cancelled" if cancelled else "completed",
+            progress.completed,
+            progress.total,
+        )
         if cancelled:
             await self._store.update(
                 batch_id, owner, {**end, "status": "cancelled", "cancelled_at": now}, only_if=("cancelling",)
@@ -248,7 +256,10 @@ class BatchesService:
                 f"the input file's purpose is {info.purpose!r}; upload it with purpose 'batch'",
             )
         data = b"".join([chunk async for chunk in chunks])
-        return parse_lines(data, batch["endpoint"], max_lines=self._config.max_requests)
+        # Validating up to 50,000 bodies takes a while: off the event loop, which keeps serving.
+        return await asyncio.to_thread(
+            parse_lines, data, batch["endpoint"], max_lines=self._config.max_requests
+        )
 
     def _executor(self, endpoint: str, owner: str | None) -> Callable[[Line], Any]:
         inference, responses = self._inference, self._responses
