@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from ogx.batches import core
 from ogx.batches.core import Line, LineError, Progress, add_usage, run_lines
 from ogx_api import InvalidRequest
