@@ -140,3 +140,28 @@ def cpu_seconds(pid: int) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
     return total / _CLK_TCK
+
+
+def start_ogx(workdir: Path, config_yaml: str, timeout: float = 90.0) -> tuple[subprocess.Popen[bytes], str]:
+    """`ogx run` on a free port with this run config (its log in `workdir/ogx.log`), once its
+    health answers; returns the process and its base URL."""
+    import sys
+
+    import httpx
+
+    config = workdir / "run.yaml"
+    config.write_text(config_yaml)
+    port = free_port()
+    env = {**os.environ, "OGX_DATA_DIR": str(workdir / "data")}
+    command = [sys.executable, "-m", "ogx", "run", str(config), "--host", HOST, "--port", str(port)]
+    with (workdir / "ogx.log").open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                return process, base
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"ogx did not start; see {workdir / 'ogx.log'}")
