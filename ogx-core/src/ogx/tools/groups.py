@@ -235,7 +235,7 @@ def sealed_place(column: str, group_id: str) -> str:
 
 def _group(row: Any, box: SecretBox) -> ToolGroup:
     # Opened on every read, as the credentials are: a worker reads its groups at most every
-    # `GROUP_CACHE_SECONDS`, and opening costs ~10 µs. The redacted copies stand in when a
+    # `GROUP_CACHE_SECONDS`, and opening one costs a few µs. The redacted copies stand in when a
     # value cannot be opened, so the group is still listed and shown.
     args, uri, unreadable = row.args or {}, None, None
     try:
