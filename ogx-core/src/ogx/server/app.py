@@ -177,5 +177,6 @@ def create_app(
     app.include_router(tools_routes.router)
     app.include_router(conversations_routes.router)
     app.include_router(responses_routes.router)
+    app.include_router(google.v1_router)  # /v1/interactions: last, where other /v1 requests never try it
     body.install_schemas(app)
     return app
