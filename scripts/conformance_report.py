@@ -40,7 +40,7 @@ SPEC_FILES = {
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 MAX_DEPTH = 7
-GOOGLE_VERSIONS = ("v1beta", "v1alpha")  # the prefixes OGX serves Google's `/{api_version}` paths at
+GOOGLE_VERSIONS = ("v1beta", "v1alpha", "v1")  # the prefixes OGX serves Google's `/{api_version}` paths at
 ALIAS = "x-ogx-alias-of"  # marks an operation that repeats another path's (not counted twice)
 SCALARS = {"string", "number", "integer", "boolean", "null"}
 
@@ -357,7 +357,7 @@ def _normal(path: str) -> str:
 
 def vendor_path(api_paths: dict[str, dict[str, str]], ours: str) -> tuple[str, str] | None:
     """(api, vendor path) for one of our paths, or None for our own (native) endpoints.
-    OpenAI's spec has no `/v1` prefix; Google's has `/{api_version}` (OGX's `/v1beta`, `/v1alpha`);
+    OpenAI's spec has no `/v1` prefix; Google's has `/{api_version}` (OGX's `/v1beta`, `/v1alpha`, `/v1`);
     Anthropic's has `/v1`.
     A path both OpenAI and Anthropic describe (`/v1/models`, `/v1/files`) is OpenAI's at OGX."""
     key = _normal(ours)

@@ -1,13 +1,15 @@
 """Google's `google-genai` SDK against `ogx run`: create, system instruction, streaming,
 conversations by `previous_interaction_id`, function tools round trip, get/delete/cancel,
-background and errors, under both majors of the SDK.
+background and errors, under each major of the SDK (3.x, 2.x, 1.x).
 
-The workspace installs google-genai 2.x, which reads the `steps` revision of the Interactions API
-(OGX answers it so from its `x-goog-api-client`); 1.x reads the original (`outputs`) one. The
-checks are written once for both: `blocks` and the event names hide the difference. The last test
-runs this module again in a child pytest with google-genai 1.x on `PYTHONPATH` (installed by uv
-with no dependencies into a temporary directory: the workspace's own pydantic, httpx and
-google-auth serve it; uv's cache makes later runs offline) against this module's server.
+The workspace installs google-genai 3.x, which like 2.x reads the `steps` revision of the
+Interactions API (OGX answers it so from its `x-goog-api-client`) and calls `/v1/interactions`
+(1.x and 2.x call `/v1beta`); 1.x reads the original (`outputs`) one. The checks are written once
+for every major: `blocks` and the event names hide the difference. The last test runs this module
+again in a child pytest for each earlier major (`EARLIER`), that version on `PYTHONPATH`
+(installed by uv with no dependencies into a temporary directory: the workspace's own pydantic,
+httpx and google-auth serve it, and any requirement they do not meet is installed beside it; uv's
+cache makes later runs offline), against this module's server.
 
 One `ogx run` serves two models: `gemma`, the real small base model through ogx-vllm (the text
 is not asserted), and `scripted`, the scripted backend (`ogx_api.testing.scripted`), which
@@ -21,14 +23,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from google import genai
 from google.genai import types
 from google.genai._interactions import BadRequestError, NotFoundError
+from packaging.requirements import Requirement
 
 from ogx_api.testing.scripted import Reply, Rule, ScriptedBackend, ToolCall, message_text
 
@@ -37,11 +42,13 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Interactions usage is experimental:UserWarning"),
 ]
 
-GENAI_1X = "1.75.0"  # the last 1.x
+EARLIER = ("2.34.0", "1.75.0")  # the last 2.x (steps, /v1beta) and the last 1.x (outputs)
 SERVER_ENV = "OGX_GOOGLE_SDK_SERVER"  # set for the child run: the server to use, not start
 VERSION_ENV = "OGX_GOOGLE_SDK_VERSION"  # set for the child run: the SDK it must have imported
 
-STEPS = int(genai.__version__.split(".")[0]) >= 2  # 2.x reads the steps revision, 1.x `outputs`
+MAJOR = int(genai.__version__.split(".")[0])
+STEPS = MAJOR >= 2  # 2.x and 3.x read the steps revision, 1.x `outputs`
+DEFAULT_PATH = "/v1/interactions" if MAJOR >= 3 else "/v1beta/interactions"  # the default api_version
 CREATED, DELTA, COMPLETED = (
     ("interaction.created", "step.delta", "interaction.completed")
     if STEPS
@@ -136,10 +143,11 @@ def paths_called() -> list[str]:
 
 @pytest.fixture(scope="module")
 def client(ogx, paths_called):
-    """The SDK as a user makes it, with its default `api_version`; the paths it calls are recorded."""
+    """The SDK as a user makes it, with its default `api_version` and HTTP library (3.x: httpx2);
+    the paths it calls are recorded."""
     expected = os.environ.get(VERSION_ENV, genai.__version__)
     assert genai.__version__ == expected, f"imported google-genai {genai.__version__} from {genai.__file__}"
-    with httpx.Client(
+    with (httpx2 if MAJOR >= 3 else httpx).Client(
         timeout=120, event_hooks={"request": [lambda r: paths_called.append(r.url.path)]}
     ) as http:
         options = types.HttpOptions(base_url=ogx.base_url, timeout=120_000, httpx_client=http)
@@ -151,10 +159,10 @@ def test_create_with_the_real_model(client, paths_called):
         model="gemma",
         input="Name a colour.",
         system_instruction="Answer in one word.",
-        # 2.x's SDK drops top_k (the steps revision has none); 1.x sends it
+        # 2.x drops top_k (the steps revision has none); 1.x and 3.x send it
         generation_config={**SHORT, "top_p": 0.9, "top_k": 20, "stop_sequences": ["\n\n"]},
     )
-    assert paths_called[-1] == "/v1beta/interactions", "google-genai's default api_version is v1beta"
+    assert paths_called[-1] == DEFAULT_PATH, f"google-genai {genai.__version__}'s default api_version"
     assert interaction.status in ("completed", "incomplete") and interaction.model == "gemma"
     assert blocks(interaction) and blocks(interaction)[-1].type == "text"
     if STEPS:
@@ -307,7 +315,7 @@ def test_errors_the_sdk_raises(client, ogx):
     ogx.assert_no_server_errors()
 
 
-# -- google-genai 1.x -------------------------------------------------------------------------
+# -- the earlier majors ------------------------------------------------------------------------
 
 
 def _uv() -> list[str] | None:
@@ -321,30 +329,46 @@ def _uv() -> list[str] | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def google_genai_1x(tmp_path_factory) -> Path:
-    """A directory holding google-genai 1.x alone, for `PYTHONPATH`."""
+def _install(target: Path, requirements: list[str]) -> None:
+    """`uv pip install --target`: offline from uv's cache first, then from PyPI."""
     uv = _uv()
     if uv is None:
-        pytest.skip("uv is not installed (scripts/bootstrap.sh installs it), so google-genai 1.x cannot be")
-    target = tmp_path_factory.mktemp("google-genai-1x")
-    install = [*uv, "pip", "install", "--quiet", "--no-deps", "--python", sys.executable]
-    install += ["--target", str(target), f"google-genai=={GENAI_1X}"]
-    if subprocess.run([*install, "--offline"], capture_output=True).returncode != 0:  # not cached yet
-        done = subprocess.run(install, capture_output=True, text=True, timeout=120)
+        pytest.skip(f"uv is not installed (scripts/bootstrap.sh installs it), so {requirements} cannot be")
+    install = [*uv, "pip", "install", "--quiet", "--python", sys.executable, "--target", str(target)]
+    if subprocess.run([*install, "--offline", *requirements], capture_output=True).returncode != 0:
+        done = subprocess.run([*install, *requirements], capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
-            pytest.skip(f"could not install google-genai {GENAI_1X} from PyPI: {done.stderr.strip()[-500:]}")
-    return target
+            pytest.skip(f"could not install {requirements} from PyPI: {done.stderr.strip()[-500:]}")
 
 
-def test_the_same_checks_pass_with_google_genai_1x(ogx, request):
-    if not STEPS:
+def _unmet(target: Path) -> list[str]:
+    """The requirements of the google-genai in `target` that the workspace does not meet."""
+    (dist,) = (metadata.PathDistribution(p) for p in target.glob("google_genai-*.dist-info"))
+    unmet = []
+    for requirement in map(Requirement, dist.requires or []):
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue  # an extra's
+        try:
+            met = requirement.specifier.contains(metadata.version(requirement.name), prereleases=True)
+        except metadata.PackageNotFoundError:
+            met = False
+        if not met:
+            unmet.append(str(requirement))
+    return unmet
+
+
+@pytest.mark.parametrize("version", EARLIER)
+def test_the_same_checks_pass_with_an_earlier_google_genai(ogx, version, tmp_path):
+    if os.environ.get(VERSION_ENV):
         pytest.skip(f"this is the run with google-genai {genai.__version__}")
-    target = request.getfixturevalue("google_genai_1x")
-    path = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path, SERVER_ENV: ogx.base_url, VERSION_ENV: GENAI_1X}
+    _install(tmp_path, ["--no-deps", f"google-genai=={version}"])
+    unmet = _unmet(tmp_path)
+    if unmet:  # the workspace's pins moved past what this version accepts: those go beside it
+        _install(tmp_path, unmet)
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, SERVER_ENV: ogx.base_url, VERSION_ENV: version}
     command = [sys.executable, "-m", "pytest", __file__, "-q", "-x"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, f"with google-genai {GENAI_1X}:\n{done.stdout[-6000:]}{done.stderr[-2000:]}"
+    assert done.returncode == 0, f"with google-genai {version}:\n{done.stdout[-6000:]}{done.stderr[-2000:]}"
     assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout[-2000:]
     ogx.assert_no_server_errors()

@@ -32,7 +32,7 @@ FORMATS = {
     "anthropic": Format("claude-sonnet-4-5", ("--auth-header", "x-api-key", "--no-bearer")),
     "openai-chat": Format("o4-mini"),
     "open-responses": Format("o3-mini"),
-    # llm-comply checks the `steps` revision, which Google serves (and google-genai 2.x asks for)
+    # llm-comply checks the `steps` revision, which Google serves (and google-genai 2.x and 3.x read)
     # with `Api-Revision: 2026-05-20`; without it, OGX answers in the spec's `outputs` revision.
     "google-interactions": Format(
         "gemini-2.5-flash",

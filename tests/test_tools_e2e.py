@@ -4,8 +4,10 @@ over streamable HTTP and SSE, driven with httpx."""
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,3 +172,41 @@ def test_connectors(ogx: httpx.Client, servers: dict[str, Any]) -> None:
     assert add["description"] == "Add two integers."
     assert ogx.get("/v1beta/connectors/test-sse/tools/nope").status_code == 404
     assert ogx.get("/v1beta/connectors/nope/tools").status_code == 404
+
+
+def test_a_url_with_credentials_is_encrypted_at_rest_and_used_after_a_restart_with_a_new_key(
+    ogx_runner, servers: dict[str, Any], tmp_path: Path
+) -> None:
+    from ogx.encryption import SecretBox, generate_key
+
+    real = servers["streamable-http"].url.replace("http://", "http://bot:url-pa55@") + "?api_key=url-k3y"
+    redacted = real.replace("bot:url-pa55", "********").replace("url-k3y", "********")
+    body = {"toolgroup_id": "mcp::url-credentials", "provider_id": "mcp", "mcp_endpoint": {"uri": real}}
+    basic = "Basic " + base64.b64encode(b"bot:url-pa55").decode()  # what httpx makes of the userinfo
+    key_1, key_2 = generate_key(), generate_key()
+
+    def database_row() -> str:
+        with sqlite3.connect(tmp_path / "data" / "e2e-tools" / "ogx.db") as db:
+            return repr(db.execute("SELECT * FROM tool_groups").fetchall())
+
+    with ogx_runner(run_config(servers), tmp_path, env={"OGX_SECRET_KEY": key_1}) as first:
+        with httpx.Client(base_url=first.base_url, timeout=30) as client:
+            assert client.post("/v1/toolgroups", json=body).status_code == 200
+            shown = client.get("/v1/toolgroups/mcp::url-credentials").json()
+            listed = client.get("/v1/toolgroups").json()["data"]
+            who = invoke(client, "whoami").json()["metadata"]["structured_content"]
+        first.assert_no_server_errors()
+    assert shown["mcp_endpoint"] == {"uri": redacted} and listed == [shown]
+    assert who["authorization"] == basic  # the real URI, userinfo included, reached the server
+    row = database_row()
+    assert "url-pa55" not in row and "url-k3y" not in row and "/mcp" not in row
+
+    rotating = {"OGX_SECRET_KEY": key_2, "OGX_PREVIOUS_SECRET_KEYS": key_1}
+    with ogx_runner(run_config(servers), tmp_path, env=rotating) as second:
+        with httpx.Client(base_url=second.base_url, timeout=30) as client:
+            who = invoke(client, "whoami").json()["metadata"]["structured_content"]
+            added = invoke(client, "add", a=2, b=3).json()
+        second.assert_no_server_errors()
+    assert who["authorization"] == basic and added["content"] == [{"type": "text", "text": "5"}]
+    new_key_id = SecretBox(base64.urlsafe_b64decode(key_2)).key_id
+    assert database_row().count(f"ogxenc1:{new_key_id}:") == 1  # re-sealed under the new key

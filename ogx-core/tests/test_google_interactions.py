@@ -1,7 +1,8 @@
-"""`/v1beta/interactions` (and its alias `/v1alpha/interactions`) served in-process over the fake
-provider: create (JSON and SSE), conversation state, GET/DELETE/cancel, errors in Google's envelope;
-and `Api-Revision: 2026-05-20` (google-genai 2.x): the same interactions shown as `steps`, with
-`step.*` events and steps accepted as `input` (also over the scripted backend)."""
+"""`/v1beta/interactions` (and its aliases `/v1alpha/interactions`, `/v1/interactions`) served
+in-process over the fake provider: create (JSON and SSE), conversation state, GET/DELETE/cancel,
+errors in Google's envelope; and `Api-Revision: 2026-05-20` (google-genai 2.x and 3.x): the same
+interactions shown as `steps`, with `step.*` events and steps accepted as `input` (also over the
+scripted backend)."""
 
 from __future__ import annotations
 
@@ -292,20 +293,25 @@ async def test_body_that_is_not_json_is_400_in_googles_envelope(serve, fake_infe
     }
 
 
-async def test_the_v1alpha_alias_serves_the_same_interactions(serve, fake_inference):
+@pytest.mark.parametrize("alias", [ALIAS, "/v1/interactions"])  # google-genai 3.x's default: v1
+async def test_an_alias_serves_the_same_interactions(serve, fake_inference, alias):
     async with serve(fake_inference()) as (client, _):
-        created = (await client.post(ALIAS, json={"model": MODEL, "input": "hello"})).json()
+        created = (await client.post(alias, json={"model": MODEL, "input": "hello"})).json()
         continued = await client.post(
             URL, json={"model": MODEL, "input": "again", "previous_interaction_id": created["id"]}
         )
-        fetched = await client.get(f"{ALIAS}/{continued.json()['id']}")
-        bad = await client.post(ALIAS, json={"model": MODEL})
-        deleted = await client.delete(f"{ALIAS}/{created['id']}")
+        fetched = await client.get(f"{alias}/{continued.json()['id']}")
+        bad = await client.post(alias, json={"model": MODEL})
+        deleted = await client.delete(f"{alias}/{created['id']}")
         gone = await client.get(f"{URL}/{created['id']}")
+        missing = await client.post(f"{alias}/nope/cancel")
+        openai = await client.post("/v1/chat/completions", json={})  # the rest of /v1 is OpenAI's
     assert created["outputs"] == [{"type": "text", "text": "echo: hello"}]
     assert continued.status_code == 200 and fetched.json() == continued.json()
     assert bad.status_code == 400 and set(bad.json()["error"]) == {"code", "message"}
     assert deleted.status_code == 200 and gone.status_code == 404
+    assert missing.status_code == 404 and set(missing.json()["error"]) == {"code", "message"}
+    assert openai.status_code == 400 and {"type", "param"} <= set(openai.json()["error"])
 
 
 @pytest.mark.parametrize("headers", [{"x-goog-api-key": "k"}, {"authorization": "Bearer k"}, {}])
@@ -321,7 +327,9 @@ async def test_openapi_documents_the_interactions_routes(serve, fake_inference):
     paths = document["paths"]
     assert {"post"} <= set(paths[URL]) and {"get", "delete"} <= set(paths[f"{URL}/{{id}}"])
     assert "post" in paths[f"{URL}/{{id}}/cancel"]
-    assert paths[ALIAS]["post"]["x-ogx-alias-of"] == URL
+    assert (
+        paths[ALIAS]["post"]["x-ogx-alias-of"] == paths["/v1/interactions"]["post"]["x-ogx-alias-of"] == URL
+    )
     assert paths[f"{ALIAS}/{{id}}"]["get"]["x-ogx-alias-of"] == f"{URL}/{{id}}"
     assert "x-ogx-alias-of" not in paths[URL]["post"]
     schemas = document["components"]["schemas"]
@@ -480,12 +488,14 @@ async def test_a_stream_is_step_events(serve_scripted):
     ("headers", "shape"),
     [
         ({"x-goog-api-client": "google-genai-sdk/2.34.0 gl-python/3.11.7"}, "steps"),  # sends no revision
+        ({"x-goog-api-client": "google-genai-sdk/3.4.0 gl-python/3.11.7"}, "steps"),  # nor does 3.x
+        ({"x-goog-api-client": "gl-python/3.11.7 google-genai-sdk/10.0.0"}, "steps"),
         ({"x-goog-api-client": "google-genai-sdk/1.75.0 gl-python/3.11.7"}, "outputs"),
         ({"x-goog-api-client": "google-genai-sdk/2.34.0", "Api-Revision": "2025-12-01"}, "outputs"),
         ({}, "outputs"),
     ],
 )
-async def test_google_genai_2_gets_steps_without_asking(serve, fake_inference, headers, shape):
+async def test_google_genai_2_and_later_get_steps_without_asking(serve, fake_inference, headers, shape):
     async with serve(fake_inference()) as (client, _):
         response = await client.post(URL, json={"model": MODEL, "input": "x"}, headers=headers)
     assert response.status_code == 200 and shape in response.json()

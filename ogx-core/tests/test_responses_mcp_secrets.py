@@ -149,6 +149,9 @@ async def test_mcp_credentials_reach_the_server_but_never_a_response_row_or_log(
     serve, backend, mcp_port: int, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(
+        logging.DEBUG, logger="httpx2"
+    )  # `ogx run`, started in process by other tests, quiets it
     url = f"http://127.0.0.1:{mcp_port}/mcp?api_key={QUERY_KEY}&region=eu"
     tools = [_vault(url)]
     async with serve(_tree(backend), MCP_PLUGIN) as (http, _):

@@ -1,7 +1,8 @@
-"""Secrets at rest (`ogx.encryption`): tool-group credentials and background-response requests
-are encrypted in the database, the key comes from the run config, `OGX_SECRET_KEY` or a key file
-made once (mode 0600, one key however many workers start at once), migration 11 encrypts what an
-older server stored in plain text, and a server holding the wrong key says so and keeps serving."""
+"""Secrets at rest (`ogx.encryption`): tool-group credentials and MCP server URIs and
+background-response requests are encrypted in the database, the key comes from the run config,
+`OGX_SECRET_KEY` or a key file made once (mode 0600, one key however many workers start at once),
+migrations 11 and 14 encrypt what an older server stored in plain text, and a server holding the
+wrong key says so and keeps serving."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ogx.config import ConfigError, parse_run_config
 from ogx.encryption import KEY_FILE, SecretBox, SecretUnreadable, configured_key, generate_key, key_file_box
@@ -32,13 +34,18 @@ from ogx_api.testing.fake_tools import FAKE_TOOLS_PROVIDER_TYPE, fake_tools_spec
 
 KEY_1, KEY_2 = generate_key(), generate_key()
 TOKEN, API_KEY, TENANT = "s3cret-token", "k-123-api-key", "acme-tenant"
+URL_PASSWORD, URL_KEY = "url-pa55word", "url-k3y-in-query"
+URI = f"http://bot:{URL_PASSWORD}@93.184.215.14/mcp?api_key={URL_KEY}&region=eu"
+REDACTED_URI = "http://********@93.184.215.14/mcp?api_key=********&region=eu"  # as the API shows it
+STORED_URI = "http://********@93.184.215.14/********"  # what the database keeps in plain text
 GROUP = {
     "toolgroup_id": "mcp::private",
     "provider_id": "mcp",
-    "mcp_endpoint": {"uri": "http://93.184.215.14/mcp"},
+    "mcp_endpoint": {"uri": URI},
     "args": {"headers": {"X-Tenant": TENANT, "X-Api-Key": API_KEY}, "authorization": TOKEN, "region": "eu"},
 }
 OTHER_GROUP = {**GROUP, "toolgroup_id": "mcp::other", "args": {"authorization": "other-token"}}
+URI_ONLY_GROUP = {"toolgroup_id": "mcp::uri-only", "provider_id": "mcp", "mcp_endpoint": {"uri": URI}}
 
 
 class FakeToolsPlugin:
@@ -108,37 +115,53 @@ async def test_tool_group_credentials_are_encrypted_at_rest_and_still_reach_the_
     key_file = tmp_path / "data" / "secrets" / KEY_FILE
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     rows = await raw_rows(f"sqlite:///{tmp_path}/ogx.db", "tool_groups")
-    assert_no_plaintext(rows, TOKEN, API_KEY, TENANT)
+    assert_no_plaintext(rows, TOKEN, API_KEY, TENANT, URL_PASSWORD, URL_KEY, "/mcp")
     assert "ogxenc1:" in rows[0] and '"region": "eu"' in rows[0]  # what is not a secret stays readable
+    assert STORED_URI in rows[0]  # the scheme and host stay readable
 
     async with serve({}) as client:  # restarted: the key file is read back
         group = (await client.get("/v1/toolgroups/mcp::private")).json()
+        listed = (await client.get("/v1/toolgroups")).json()["data"]
         result = (await client.post("/v1/tool-runtime/invoke", json={"tool_name": "whoami"})).json()
+    assert group["mcp_endpoint"] == {"uri": REDACTED_URI} and listed == [group]
     assert group["args"] == {
         "headers": {"X-Tenant": TENANT, "X-Api-Key": "********"},
         "authorization": "********",
         "region": "eu",
     }
     carried = result["metadata"]["structured_content"]
+    assert carried["uri"] == URI  # the real URI, credentials included, is the one called
     assert carried["authorization"] == f"Bearer {TOKEN}"
     assert carried["headers"] == {"X-Tenant": TENANT, "X-Api-Key": API_KEY}
     assert key_file.read_text().strip() not in caplog.text  # the key is never logged
-    assert TOKEN not in caplog.text and API_KEY not in caplog.text
+    for secret in (TOKEN, API_KEY, URL_PASSWORD, URL_KEY):
+        assert secret not in caplog.text
 
 
 async def test_a_wrong_key_is_a_clear_error_and_the_other_groups_keep_working(
     serve, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from ogx_api.testing.fake_tools import FakeToolRuntime
+
     async with serve({"OGX_SECRET_KEY": KEY_1}) as client:
         assert (await client.post("/v1/toolgroups", json=GROUP)).status_code == 200
+        assert (await client.post("/v1/toolgroups", json=URI_ONLY_GROUP)).status_code == 200
     caplog.set_level(logging.WARNING, logger="ogx.tools.service")
+    FakeToolRuntime.seen.clear()
     async with serve({"OGX_SECRET_KEY": KEY_2}) as client:  # another key: the server still starts
         listed = (await client.get("/v1/toolgroups")).json()["data"]
         tools = await client.get("/v1/tools", params={"toolgroup_id": "mcp::private"})
+        uri_only = await client.get("/v1/tools", params={"toolgroup_id": "mcp::uri-only"})
         assert (await client.post("/v1/toolgroups", json=OTHER_GROUP)).status_code == 200
         result = await client.post("/v1/tool-runtime/invoke", json={"tool_name": "whoami"})
-    assert [g["identifier"] for g in listed] == ["mcp::private"]  # still listed, redacted as always
+    # still listed, redacted as always
+    assert [g["identifier"] for g in listed] == ["mcp::private", "mcp::uri-only"]
     assert listed[0]["args"]["authorization"] == "********"
+    assert [g["mcp_endpoint"] for g in listed] == [{"uri": STORED_URI}] * 2
+    # a group whose only secret is its URI fails the same way, naming what cannot be read
+    assert uri_only.status_code == 500 and uri_only.json()["error"]["code"] == "secret_unreadable"
+    assert "cannot decrypt the MCP server URL of tool group 'mcp::uri-only'" in uri_only.text
+    assert all("********" not in endpoint.uri for endpoint in FakeToolRuntime.seen)  # never called redacted
     assert tools.status_code == 500
     error = tools.json()["error"]
     box_1, box_2 = (
@@ -151,12 +174,13 @@ async def test_a_wrong_key_is_a_clear_error_and_the_other_groups_keep_working(
     assert box_2.key_id in error["message"] and "OGX_SECRET_KEY" in error["message"]
     assert KEY_1 not in error["message"] and KEY_2 not in error["message"]
     assert (
-        f"1 registered tool groups have credentials encrypted with secret key {box_1.key_id}" in caplog.text
+        f"2 registered tool groups have credentials encrypted with secret key {box_1.key_id}" in caplog.text
     )
     # The group registered with this key serves the tool; the unreadable one is never called without
     # its credentials.
     assert result.status_code == 200
     assert result.json()["metadata"]["structured_content"]["authorization"] == "Bearer other-token"
+    assert result.json()["metadata"]["structured_content"]["uri"] == URI
 
 
 async def test_without_the_key_that_encrypted_them_credentials_are_never_sent_empty(
@@ -172,7 +196,37 @@ async def test_without_the_key_that_encrypted_them_credentials_are_never_sent_em
     assert "mcp::private: cannot decrypt the credentials of tool group 'mcp::private'" in message
 
 
+@pytest.mark.parametrize(
+    ("uri", "kept"),
+    [
+        (URI, STORED_URI),
+        ("https://actions.example.com/mcp/sk-ak-path-token/sse", "https://actions.example.com/********"),
+        ("https://mcp.example.com:8443", "https://mcp.example.com:8443"),
+        ("https://mcp.example.com/?region=eu", "https://mcp.example.com/********"),
+        ("no scheme", "<unparseable URL>"),
+    ],
+)
+def test_only_the_scheme_and_host_of_a_tool_group_uri_stay_readable_at_rest(uri: str, kept: str) -> None:
+    from ogx.redaction import redact_tool_uri
+
+    assert redact_tool_uri(uri) == kept  # a secret in the path cannot be recognised: the path goes
+
+
 # -- migration 11: what an older server stored in plain text -----------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+async def old_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[str, AsyncEngine]]:
+    """A database to migrate step by step (its URL and engine), on SQLite and PostgreSQL."""
+    url = f"sqlite:///{tmp_path}/old.db"
+    if request.param == "postgresql":
+        url = request.getfixturevalue("ogx_postgres_database")
+    engine = create_engine(resolve_storage_url(url, "old", {}))
+    yield url, engine
+    await engine.dispose()
+
 
 _OLD_GROUPS = sa.table(  # tool_groups as migration 7 made it
     "tool_groups",
@@ -209,73 +263,118 @@ def _response_row(response_id: str, request: Any) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 async def test_migration_11_encrypts_plaintext_secrets_in_place(
-    tmp_path: Path, database: str, request: pytest.FixtureRequest
+    old_database: tuple[str, AsyncEngine],
 ) -> None:
     from ogx.responses.store import ResponseStore
     from ogx.tools.groups import ToolGroupStore
 
-    url = f"sqlite:///{tmp_path}/old.db"
-    if database == "postgresql":
-        url = request.getfixturevalue("ogx_postgres_database")
-    engine = create_engine(resolve_storage_url(url, "old", {}))
+    _, engine = old_database
     box = SecretBox(_raw(KEY_1))
     already_sealed = box.seal(MCP_REQUEST, "responses.request:resp_new")
-    try:
-        assert await migrate(engine, MIGRATIONS[:10]) == list(range(1, 11))
-        async with engine.begin() as conn:
-            group = {"owner": "alice", "created_at": 1, "provider_id": "mcp"}
-            endpoint = {"uri": "http://93.184.215.14/mcp", "transport": "auto"}
-            args = {"headers": {"X-Tenant": TENANT, "X-Api-Key": API_KEY}, "region": "eu"}
-            await conn.execute(
-                _OLD_GROUPS.insert(),
-                [
-                    {**group, "id": "a", "mcp_endpoint": endpoint, "args": args, "authorization": TOKEN},
-                    {**group, "id": "b", "mcp_endpoint": None, "args": {}, "authorization": None},
-                ],
-            )
-            await conn.execute(
-                _RESPONSES.insert(),
-                [
-                    _response_row("resp_old", MCP_REQUEST),
-                    _response_row("resp_plain", None),
-                    _response_row("resp_new", already_sealed),
-                ],
-            )
-        with pytest.raises(RuntimeError, match="give migrate\\(\\) the server's SecretBox"):
-            await migrate(engine)  # plaintext to encrypt, and no key: nothing changes
-        assert await migrate(engine, MIGRATIONS[:11], box=box) == [11]
-        assert await migrate(engine, MIGRATIONS[:11], box=box) == []
-
-        async with engine.connect() as conn:
-            rows = [
-                repr(tuple(row))
-                for table in ("tool_groups", "responses")
-                for row in await conn.execute(sa.text(f"SELECT * FROM {table}"))
-            ]
-            sealed_new = (
-                await conn.execute(sa.text("SELECT request FROM responses WHERE id = 'resp_new'"))
-            ).scalar()
-        assert_no_plaintext(rows, TOKEN, API_KEY, TENANT)
-        groups = ToolGroupStore(engine, box)
-        migrated = await groups.get("a", "alice")
-        assert (
-            migrated is not None
-            and migrated.endpoint is not None
-            and migrated.endpoint.authorization is not None
+    assert await migrate(engine, MIGRATIONS[:10]) == list(range(1, 11))
+    async with engine.begin() as conn:
+        group = {"owner": "alice", "created_at": 1, "provider_id": "mcp"}
+        endpoint = {"uri": "http://93.184.215.14/mcp", "transport": "auto"}
+        args = {"headers": {"X-Tenant": TENANT, "X-Api-Key": API_KEY}, "region": "eu"}
+        await conn.execute(
+            _OLD_GROUPS.insert(),
+            [
+                {**group, "id": "a", "mcp_endpoint": endpoint, "args": args, "authorization": TOKEN},
+                {**group, "id": "b", "mcp_endpoint": None, "args": {}, "authorization": None},
+            ],
         )
-        assert migrated.endpoint.authorization.get_secret_value() == TOKEN
-        assert migrated.endpoint.headers == {"X-Tenant": TENANT, "X-Api-Key": API_KEY}
-        assert migrated.args == args and migrated.unreadable is None
-        plain = await groups.get("b", "alice")
-        assert plain is not None and plain.endpoint is None and plain.args == {}
-        responses = ResponseStore(engine, box)
-        assert responses.request_of(await responses.get_any("resp_old")) == MCP_REQUEST
-        assert (await responses.get_any("resp_plain")).request is None
-        assert already_sealed in str(sealed_new)  # recognised as encrypted: left as it was
-    finally:
-        await engine.dispose()
+        await conn.execute(
+            _RESPONSES.insert(),
+            [
+                _response_row("resp_old", MCP_REQUEST),
+                _response_row("resp_plain", None),
+                _response_row("resp_new", already_sealed),
+            ],
+        )
+    with pytest.raises(RuntimeError, match="give migrate\\(\\) the server's SecretBox"):
+        await migrate(engine)  # plaintext to encrypt, and no key: nothing changes
+    assert await migrate(engine, MIGRATIONS[:11], box=box) == [11]
+    assert await migrate(engine, MIGRATIONS[:11], box=box) == []
+    await migrate(engine, box=box)  # the store reads the current schema
+
+    async with engine.connect() as conn:
+        rows = [
+            repr(tuple(row))
+            for table in ("tool_groups", "responses")
+            for row in await conn.execute(sa.text(f"SELECT * FROM {table}"))
+        ]
+        sealed_new = (
+            await conn.execute(sa.text("SELECT request FROM responses WHERE id = 'resp_new'"))
+        ).scalar()
+    assert_no_plaintext(rows, TOKEN, API_KEY, TENANT)
+    groups = ToolGroupStore(engine, box)
+    migrated = await groups.get("a", "alice")
+    assert (
+        migrated is not None and migrated.endpoint is not None and migrated.endpoint.authorization is not None
+    )
+    assert migrated.endpoint.authorization.get_secret_value() == TOKEN
+    assert migrated.endpoint.headers == {"X-Tenant": TENANT, "X-Api-Key": API_KEY}
+    assert migrated.args == args and migrated.unreadable is None
+    plain = await groups.get("b", "alice")
+    assert plain is not None and plain.endpoint is None and plain.args == {}
+    responses = ResponseStore(engine, box)
+    assert responses.request_of(await responses.get_any("resp_old")) == MCP_REQUEST
+    assert (await responses.get_any("resp_plain")).request is None
+    assert already_sealed in str(sealed_new)  # recognised as encrypted: left as it was
+
+
+# -- migration 14: tool group URIs an older server stored in plain text ------------------------
+
+_GROUPS_V13 = sa.table(  # tool_groups as migration 11 left it
+    "tool_groups",
+    *(sa.column(name) for name in ("id", "owner", "created_at", "provider_id", "secrets")),
+    sa.column("mcp_endpoint", sa.JSON),
+    sa.column("args", sa.JSON),
+)
+
+
+async def test_migration_14_encrypts_plaintext_tool_group_uris(old_database: tuple[str, AsyncEngine]) -> None:
+    from ogx.tools.groups import ToolGroupStore
+
+    url, engine = old_database
+    box, other_key = SecretBox(_raw(KEY_1)), SecretBox(_raw(KEY_2))
+    assert await migrate(engine, MIGRATIONS[:13]) == list(range(1, 14))
+    async with engine.begin() as conn:
+        group = {"owner": "alice", "created_at": 1, "provider_id": "mcp", "args": {}, "secrets": None}
+        await conn.execute(
+            _GROUPS_V13.insert(),
+            [
+                {**group, "id": "a", "mcp_endpoint": {"uri": URI, "transport": "sse"}},
+                {**group, "id": "b", "mcp_endpoint": None},
+                {  # credentials another key sealed: the migration needs only to seal
+                    **group,
+                    "id": "c",
+                    "mcp_endpoint": {"uri": URI, "transport": "auto"},
+                    "args": {"authorization": "********"},
+                    "secrets": other_key.seal({"authorization": TOKEN}, "tool_groups.secrets:c"),
+                },
+            ],
+        )
+    with pytest.raises(RuntimeError, match="give migrate\\(\\) the server's SecretBox"):
+        await migrate(engine)  # plaintext to encrypt, and no key: nothing changes
+    assert await migrate(engine, MIGRATIONS[:14], box=box) == [14]
+    assert await migrate(engine, MIGRATIONS[:14], box=box) == []
+    await migrate(engine, box=box)  # the store reads the current schema
+
+    rows = await raw_rows(url, "tool_groups")
+    assert_no_plaintext(rows, URL_PASSWORD, URL_KEY, "/mcp")
+    groups = ToolGroupStore(engine, box)
+    migrated = await groups.get("a", "alice")
+    assert migrated is not None and migrated.endpoint is not None and migrated.unreadable is None
+    assert migrated.endpoint.uri == URI and migrated.endpoint.transport == "sse"
+    assert migrated.to_api()["mcp_endpoint"] == {"uri": REDACTED_URI, "transport": "sse"}
+    without = await groups.get("b", "alice")
+    assert without is not None and without.endpoint is None
+    foreign = await groups.get("c", "alice")
+    assert foreign is not None and foreign.unreadable is not None  # still needs its own key
+    assert await ToolGroupStore(engine, box.with_previous([_raw(KEY_2)])).reseal() == 1
+    assert (await groups.get("c", "alice")).endpoint.uri == URI  # type: ignore[union-attr]
 
 
 # -- background responses ---------------------------------------------------------------------
@@ -362,11 +461,14 @@ async def test_a_key_is_rotated_by_naming_the_old_one_as_previous(serve, tmp_pat
     async with serve(rotating) as client:
         during = await client.post("/v1/tool-runtime/invoke", json={"tool_name": "whoami"})
     [row] = await raw_rows(f"sqlite:///{tmp_path}/ogx.db", "tool_groups")
-    assert f"ogxenc1:{SecretBox(_raw(KEY_2)).key_id}:" in row  # re-sealed at start-up
+    # both sealed values (credentials and URI) re-sealed at start-up
+    assert row.count(f"ogxenc1:{SecretBox(_raw(KEY_2)).key_id}:") == 2
+    assert f"ogxenc1:{SecretBox(_raw(KEY_1)).key_id}:" not in row
     async with serve({"OGX_SECRET_KEY": KEY_2}) as client:  # the old key is not needed any more
         after = await client.post("/v1/tool-runtime/invoke", json={"tool_name": "whoami"})
     for result in (during, after):
         assert result.json()["metadata"]["structured_content"]["authorization"] == f"Bearer {TOKEN}"
+        assert result.json()["metadata"]["structured_content"]["uri"] == URI
 
 
 # -- the key ----------------------------------------------------------------------------------

@@ -4,12 +4,13 @@ holds a credential are replaced by `REDACTED`. URLs: `ogx_api.redaction.redact_u
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, SecretStr
 
 from ogx_api.redaction import REDACTED, redact_url
 
-__all__ = ["REDACTED", "redact", "redact_json", "redact_mcp_tool", "redact_tool_args"]
+__all__ = ["REDACTED", "redact", "redact_json", "redact_mcp_tool", "redact_tool_args", "redact_tool_uri"]
 _SECRET_WORDS = ("key", "token", "secret", "password", "credential", "authorization")
 
 
@@ -31,6 +32,18 @@ def redact_tool_args(args: dict[str, Any]) -> dict[str, Any]:
     if isinstance(args.get("headers"), dict):
         public["headers"] = dict.fromkeys(args["headers"], REDACTED)
     return public
+
+
+def redact_tool_uri(uri: str) -> str:
+    """A tool group's MCP server URI as it may be kept in plain text: `redact_url`'s scheme,
+    userinfo marker, host and port, with the path and query hidden as well. `redact_url` keeps
+    the path, and a secret in it (`/mcp/<token>/sse`) cannot be recognised."""
+    shown = redact_url(uri)
+    parts = urlsplit(shown)
+    if not parts.scheme:
+        return shown  # unparseable
+    path = f"/{REDACTED}" if parts.path.strip("/") or parts.query else parts.path
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 def redact_mcp_tool(tool: dict[str, Any]) -> dict[str, Any]:

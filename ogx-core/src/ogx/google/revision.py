@@ -1,11 +1,11 @@
-"""Google's `Api-Revision: 2026-05-20` of the Interactions API, the one `google-genai` 2.x speaks:
-the same resource and events with the model's output as `steps` instead of `outputs`.
+"""Google's `Api-Revision: 2026-05-20` of the Interactions API, the one `google-genai` 2.x and
+3.x speak: the same resource and events with the model's output as `steps` instead of `outputs`.
 
 OGX works in the original revision (the spec it conforms to, what google-genai 1.x gets); a
 request gets the steps revision when it sends `Api-Revision: 2026-05-20` or later (google-genai
 2.0 did), or sends none and identifies itself (`x-goog-api-client`) as google-genai 2 or later
-(later 2.x releases expect steps without sending the header). For such a request this module
-rewrites the request's `input` on the way in and every interaction and event on the way out:
+(later 2.x releases and 3.x expect steps without sending the header). For such a request this
+module rewrites the request's `input` on the way in and every interaction and event on the way out:
 
 - an interaction's `outputs` become `steps`, one step per block: text and media blocks become a
   `model_output` step holding them; a thought, a function call or a tool's call or result is a

@@ -168,7 +168,7 @@ def create_app(
     errors.install(app)
     app.state.errors = errors
     # Google's namespaces; the OGX APIs served under them keep OpenAI's envelope.
-    for prefix in (google.PREFIX, *google.ALIASES):
+    for prefix in google.ENVELOPE_PREFIXES:
         errors.register(prefix, google_envelope)
     errors.register("/v1alpha/file-processors", openai_envelope)
     errors.register("/v1beta/connectors", openai_envelope)
@@ -189,5 +189,6 @@ def create_app(
     app.include_router(conversations_routes.router)
     app.include_router(responses_routes.router)
     app.include_router(batches_routes.router)
+    app.include_router(google.v1_router)  # /v1/interactions: last, where other /v1 requests never try it
     body.install_schemas(app)
     return app

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ogx.encryption import SecretBox, is_sealed
-from ogx.redaction import redact_mcp_tool, redact_tool_args
+from ogx.redaction import redact_mcp_tool, redact_tool_args, redact_tool_uri
 from ogx.storage.engine import serialized_transaction
 
 
@@ -330,6 +330,29 @@ def _v13_redact_stored_mcp_urls(conn: Connection) -> None:
                 )
 
 
+def _v14_encrypt_tool_group_uris(conn: Connection, box: SecretBox | None) -> None:
+    # A tool group's MCP server URI may carry credentials (userinfo, `?api_key=`, a token in the
+    # path): sealed into `mcp_uri`, leaving in `mcp_endpoint.uri` only its scheme and host.
+    # Sealing needs only the current key: groups whose credentials another key sealed are
+    # migrated too.
+    conn.execute(sa.text("ALTER TABLE tool_groups ADD COLUMN mcp_uri TEXT"))
+    groups = sa.table(
+        "tool_groups", sa.column("id"), sa.column("mcp_endpoint", sa.JSON), sa.column("mcp_uri")
+    )
+    for row in conn.execute(
+        sa.select(groups.c.id, groups.c.mcp_endpoint).where(groups.c.mcp_endpoint.is_not(None))
+    ).all():
+        if not isinstance(row.mcp_endpoint, dict) or not isinstance(row.mcp_endpoint.get("uri"), str):
+            continue  # a JSON null
+        uri = row.mcp_endpoint["uri"]
+        sealed = _box_for(box).seal(uri, f"tool_groups.mcp_uri:{row.id}")
+        conn.execute(
+            groups.update()
+            .where(groups.c.id == row.id)
+            .values(mcp_endpoint={**row.mcp_endpoint, "uri": redact_tool_uri(uri)}, mcp_uri=sealed)
+        )
+
+
 def _v15_batches(conn: Connection) -> None:
     md = sa.MetaData()
     table = sa.Table(
@@ -359,6 +382,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "stored credentials encrypted", _v11_encrypt_secrets, encrypts=True),
     Migration(12, "vector store files found by file id", _v12_vector_store_files_by_file),
     Migration(13, "no credentials in the mcp tools of stored responses", _v13_redact_stored_mcp_urls),
+    Migration(14, "tool group URIs encrypted", _v14_encrypt_tool_group_uris, encrypts=True),
     Migration(15, "batches (OpenAI Batches API)", _v15_batches),
 )
 

@@ -146,11 +146,12 @@ tool_groups = sa.Table(
     sa.Column("owner", sa.String(256), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),  # nanoseconds: a total order
     sa.Column("provider_id", sa.String(128), nullable=False),
-    sa.Column("mcp_endpoint", sa.JSON, nullable=True),  # {"uri", "transport"}
+    sa.Column("mcp_endpoint", sa.JSON, nullable=True),  # {"uri" (`redact_tool_uri`), "transport"}
     sa.Column("args", sa.JSON, nullable=False),  # redacted (`ogx.redaction.redact_tool_args`)
     sa.Column(
         "secrets", sa.Text, nullable=True
     ),  # the args with `authorization`, encrypted (`ogx.encryption`)
+    sa.Column("mcp_uri", sa.Text, nullable=True),  # the endpoint's real URI, encrypted
 )
 
 conversations = sa.Table(  # OpenAI Conversations API

@@ -6,7 +6,10 @@ A group names a tool-runtime provider and, for MCP, the server: `mcp_endpoint.ur
 server, never returned (`to_api` redacts it and any header whose name says it is a credential).
 
 At rest the args (headers and authorization included) are encrypted (`ogx.encryption`, column
-`secrets`); column `args` keeps only a redacted copy, shown when the secrets cannot be decrypted.
+`secrets`), and so is the MCP server's URI (column `mcp_uri`: its userinfo, query or path may
+carry credentials). Columns `args` and `mcp_endpoint` keep only redacted copies (of the URI, the
+scheme and host), shown when the sealed values cannot be decrypted. The URI is sealed on its own rather than inside `secrets` so that
+migration 14 only had to seal, never to open what another key may have sealed.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ogx.deferred import DeferredModel
 from ogx.encryption import SecretBox, SecretUnreadable, key_id_of
-from ogx.redaction import REDACTED, redact_json, redact_tool_args
+from ogx.redaction import REDACTED, redact_json, redact_tool_args, redact_tool_uri
 from ogx.storage import tables
 from ogx_api import Conflict, InvalidRequest, NotFound
 from ogx_api.redaction import redact_url
 from ogx_api.tools import McpEndpoint
 
 _table = tables.tool_groups
+_SEALED = (_table.c.secrets, _table.c.mcp_uri)  # each bound to `sealed_place(column, id)`
 
 TOOLGROUP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
@@ -65,7 +69,8 @@ class ToolGroup:
     owner: str | None
     created_at_ns: int
     declared: bool = False  # from the run config
-    unreadable: str | None = None  # why its stored secrets could not be decrypted (endpoint without them)
+    # why its stored secrets could not be decrypted (endpoint: the redacted URI, no credentials)
+    unreadable: str | None = None
 
     def usable_endpoint(self) -> McpEndpoint | None:
         """The endpoint to call. `SecretUnreadable` when the stored credentials could not be
@@ -153,9 +158,12 @@ class ToolGroupStore:
             "provider_id": group.provider_id,
             "mcp_endpoint": None
             if endpoint is None
-            else {"uri": endpoint.uri, "transport": endpoint.transport},
+            else {"uri": redact_tool_uri(endpoint.uri), "transport": endpoint.transport},
+            "mcp_uri": None
+            if endpoint is None
+            else self._box.seal(endpoint.uri, sealed_place("mcp_uri", group.id)),
             "args": redact_tool_args(args),
-            "secrets": self._box.seal(args, secrets_place(group.id)) if args else None,
+            "secrets": self._box.seal(args, sealed_place("secrets", group.id)) if args else None,
         }
         try:
             async with self._engine.begin() as conn:
@@ -164,29 +172,35 @@ class ToolGroupStore:
             raise Conflict(f"tool group {group.id!r} already exists", param="toolgroup_id") from None
 
     async def reseal(self) -> int:
-        """Re-encrypt with the current key the credentials a previous key sealed; how many. One
+        """Re-encrypt with the current key the values a previous key sealed; how many groups. One
         that cannot be opened is left for its reads to report."""
-        query = sa.select(_table.c.id, _table.c.secrets).where(_table.c.secrets.is_not(None))
-        async with self._engine.connect() as conn:
-            stale = [row for row in await conn.execute(query) if self._box.stale(row.secrets)]
-        done = 0
-        for row in stale:
-            place = secrets_place(row.id)
-            try:
-                fresh = self._box.seal(self._box.open(row.secrets, place, what="credentials"), place)
-            except SecretUnreadable:
-                continue
-            unchanged = sa.and_(_table.c.id == row.id, _table.c.secrets == row.secrets)
-            async with self._engine.begin() as conn:  # unless another worker re-sealed it first
-                done += (await conn.execute(_table.update().where(unchanged).values(secrets=fresh))).rowcount
-        return done
+        resealed: set[str] = set()
+        for column in _SEALED:
+            query = sa.select(_table.c.id, column.label("sealed")).where(column.is_not(None))
+            async with self._engine.connect() as conn:
+                stale = [row for row in await conn.execute(query) if self._box.stale(row.sealed)]
+            for row in stale:
+                place = sealed_place(column.name, row.id)
+                try:
+                    fresh = self._box.seal(self._box.open(row.sealed, place, what="credentials"), place)
+                except SecretUnreadable:
+                    continue
+                unchanged = sa.and_(_table.c.id == row.id, column == row.sealed)
+                async with self._engine.begin() as conn:  # unless another worker re-sealed it first
+                    update = _table.update().where(unchanged).values({column.name: fresh})
+                    if (await conn.execute(update)).rowcount:
+                        resealed.add(row.id)
+        return len(resealed)
 
     async def foreign_keys(self) -> Counter[str]:
-        """How many registered groups' credentials each other key sealed (by key id)."""
-        query = sa.select(_table.c.secrets).where(_table.c.secrets.is_not(None))
+        """How many registered groups each other key sealed a value of (by key id)."""
+        query = sa.select(*_SEALED)
         async with self._engine.connect() as conn:
-            key_ids = [key_id_of(sealed) for sealed in (await conn.execute(query)).scalars()]
-        return Counter(key_id for key_id in key_ids if key_id is not None and key_id != self._box.key_id)
+            rows = (await conn.execute(query)).all()
+        foreign: Counter[str] = Counter()
+        for row in rows:
+            foreign.update({key_id_of(sealed) for sealed in row} - {None, self._box.key_id})
+        return foreign
 
     async def list(self, owner: str | None) -> list[ToolGroup]:
         query = sa.select(_table).where(_visible(owner)).order_by(_table.c.created_at, _table.c.id)
@@ -214,26 +228,31 @@ def _visible(owner: str | None) -> sa.ColumnElement[bool]:
     return _table.c.owner.is_(None) if owner is None else _table.c.owner == owner
 
 
-def secrets_place(group_id: str) -> str:
-    """What a group's sealed args are bound to (`SecretBox.seal`'s `where`)."""
-    return f"tool_groups.secrets:{group_id}"
+def sealed_place(column: str, group_id: str) -> str:
+    """What a group's sealed value in `column` is bound to (`SecretBox.seal`'s `where`)."""
+    return f"tool_groups.{column}:{group_id}"
 
 
 def _group(row: Any, box: SecretBox) -> ToolGroup:
-    args, unreadable = row.args or {}, None
-    if row.secrets is not None:
-        try:
-            args = box.open(
-                row.secrets, secrets_place(row.id), what=f"the credentials of tool group {row.id!r}"
-            )
-        except SecretUnreadable as exc:
-            unreadable = exc.message
+    # Opened on every read, as the credentials are: a worker reads its groups at most every
+    # `GROUP_CACHE_SECONDS`, and opening one costs a few µs. The redacted copies stand in when a
+    # value cannot be opened, so the group is still listed and shown.
+    args, uri, unreadable = row.args or {}, None, None
+    try:
+        if row.secrets is not None:
+            where = sealed_place("secrets", row.id)
+            args = box.open(row.secrets, where, what=f"the credentials of tool group {row.id!r}")
+        if row.mcp_uri is not None:
+            where = sealed_place("mcp_uri", row.id)
+            uri = box.open(row.mcp_uri, where, what=f"the MCP server URL of tool group {row.id!r}")
+    except SecretUnreadable as exc:
+        args, uri, unreadable = row.args or {}, None, exc.message
     args = dict(args)
     authorization = None if unreadable else args.pop("authorization", None)
     endpoint = None
     if row.mcp_endpoint is not None:
         endpoint = McpEndpoint(
-            uri=row.mcp_endpoint["uri"],
+            uri=uri or row.mcp_endpoint["uri"],
             headers={} if unreadable else args.get("headers") or {},
             authorization=SecretStr(authorization) if authorization else None,
             transport=row.mcp_endpoint.get("transport", "auto"),

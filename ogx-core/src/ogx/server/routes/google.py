@@ -1,13 +1,14 @@
 """Google Interactions API: `/v1beta/interactions` (create, get, delete, cancel), also served at
-`/v1alpha/interactions`.
+`/v1/interactions` and `/v1alpha/interactions`.
 
-`/v1beta` is where Google serves it (its spec's version, the default `api_version` of
-`google-genai`); `/v1alpha` is what a client that asks for it calls and what OGX served first.
-One set of handlers is mounted at each prefix; in the OpenAPI document the `/v1alpha` operations
-carry `x-ogx-alias-of`, naming the `/v1beta` path they repeat.
+`/v1beta` is its spec's version and google-genai 1.x and 2.x's default `api_version`; google-genai
+3.x defaults to `v1`; `/v1alpha` is what a client that asks for it calls and what OGX served first.
+One set of handlers is mounted at each prefix; in the OpenAPI document the operations under an
+alias carry `x-ogx-alias-of`, naming the `/v1beta` path they repeat. Under `/v1` (OpenAI's
+namespace) only the Interactions paths answer errors in Google's envelope.
 
-A client that sends `Api-Revision: 2026-05-20`, or is google-genai 2.x (later 2.x releases no
-longer send it), gets that revision's shapes (`steps` instead of `outputs`; `ogx.google.revision`).
+A client that sends `Api-Revision: 2026-05-20`, or is google-genai 2 or later (later 2.x and 3.x
+no longer send it), gets that revision's shapes (`steps` instead of `outputs`; `ogx.google.revision`).
 
 Google's SDK sends its key as `x-goog-api-key`; others send `Authorization: Bearer`. Both are
 accepted (the server has no authentication yet; when it does, it reads either header here)."""
@@ -31,7 +32,8 @@ from ogx.server.services import owner, services
 from ogx.server.sse import sse_response
 
 PREFIX = "/v1beta"
-ALIASES = ("/v1alpha",)
+# where errors are in Google's envelope (app.py gives OGX's own APIs under /v1beta and /v1alpha OpenAI's)
+ENVELOPE_PREFIXES = (PREFIX, "/v1alpha", "/v1/interactions")
 
 _ERROR = {
     "default": response_schema("GoogleErrorBody", InteractionErrorBody, "Error, in Google's envelope")[200]
@@ -125,4 +127,7 @@ def interactions_router(prefix: str) -> APIRouter:
     return router
 
 
-routers = [interactions_router(prefix) for prefix in (PREFIX, *ALIASES)]
+routers = [interactions_router(prefix) for prefix in (PREFIX, "/v1alpha")]
+# Under OpenAI's `/v1`: app.py includes it after every other router, so that the other `/v1`
+# requests do not try its four routes first (about 3 µs).
+v1_router = interactions_router("/v1")
