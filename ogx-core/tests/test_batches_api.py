@@ -102,6 +102,7 @@ async def test_a_chat_batch_runs_every_line_and_writes_its_results_through_the_s
                 },
                 _chat("refused", "please refuse"),
                 {**_chat("get", "x"), "method": "GET"},
+                _chat("a", "again"),
             )
             uploaded = await sdk.files.create(file=("in.jsonl", content), purpose="batch")
             created = await sdk.batches.create(
@@ -115,7 +116,7 @@ async def test_a_chat_batch_runs_every_line_and_writes_its_results_through_the_s
             batch = await _wait(http, created.id)
             assert (await sdk.batches.retrieve(created.id)).status == "completed"
             assert batch["model"] == MODEL
-            assert batch["request_counts"] == {"total": 8, "completed": 2, "failed": 6}
+            assert batch["request_counts"] == {"total": 9, "completed": 2, "failed": 7}
             assert batch["in_progress_at"] and batch["finalizing_at"] and batch["completed_at"]
             assert (
                 batch["created_at"]
@@ -140,6 +141,7 @@ async def test_a_chat_batch_runs_every_line_and_writes_its_results_through_the_s
 
     codes = {custom_id: (line["error"] or {}).get("code") for custom_id, line in errors.items()}
     assert codes == {
+        "a": "duplicate_custom_id",
         "bad-url": "invalid_url",
         None: "invalid_json",
         "other-model": "mixed_models",
@@ -249,6 +251,19 @@ async def test_cancel_stops_new_lines_and_keeps_the_partial_results(serve_script
     counts = batch["request_counts"]
     assert counts["total"] == 40 and 1 <= counts["completed"] < 40 and counts["failed"] == 0
     assert len(output) == counts["completed"] == len(backend.requests)
+
+
+async def test_a_batch_cancelled_at_once_ends_cancelled(serve_scripted):
+    with ScriptedBackend(default=Reply(text=_slow)) as backend:
+        async with serve_scripted(backend) as (_, http, _app):
+            created = await _create(
+                http, await _upload(http, _jsonl(*(_chat(f"r{i}", "x") for i in range(20))))
+            )
+            cancelling = (await http.post(f"/v1/batches/{created['id']}/cancel")).json()
+            batch = await _wait(http, created["id"])
+    assert cancelling["status"] == "cancelling"
+    assert batch["status"] == "cancelled" and batch["completed_at"] is None
+    assert batch["request_counts"]["completed"] == len(backend.requests) < 20
 
 
 async def test_a_finished_batch_cannot_be_cancelled(serve, fake_inference):
