@@ -255,7 +255,7 @@ async def test_cancel_stops_new_lines_and_keeps_the_partial_results(serve_script
 
 async def test_a_batch_cancelled_at_once_ends_cancelled(serve_scripted):
     with ScriptedBackend(default=Reply(text=_slow)) as backend:
-        async with serve_scripted(backend) as (_, http, _app):
+        async with serve_scripted(backend, batches={"max_concurrency": 1}) as (_, http, _app):
             created = await _create(
                 http, await _upload(http, _jsonl(*(_chat(f"r{i}", "x") for i in range(20))))
             )
