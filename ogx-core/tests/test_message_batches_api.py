@@ -150,7 +150,13 @@ async def test_a_batch_survives_a_restart(serve_scripted):
             created = await _client(http).messages.batches.create(
                 requests=[_request(f"r{i}", "x") for i in range(4)]
             )
-            await asyncio.sleep(0.15)  # the job has started
+            for _ in range(200):  # until the job has started running the batch
+                if backend.requests:
+                    break
+                await asyncio.sleep(0.02)
+            assert (
+                await _client(http).messages.batches.retrieve(created.id)
+            ).processing_status == "in_progress"
         async with serve_scripted(backend) as (_, http, _app):  # the same database
             client = _client(http)
             batch = await _ended(client, created.id)
@@ -189,3 +195,27 @@ async def test_each_owner_sees_only_their_batches_and_lists_page(serve_scripted,
     assert first.has_more is True and rest.has_more is False
     assert [b.id for b in back.data] == [b.id for b in first.data]
     assert [b.id for b in bobs.data] == [theirs]
+
+
+@pytest.mark.integration
+async def test_a_message_batch_runs_cancels_and_deletes_on_postgresql(serve_scripted, ogx_postgres_database):
+    with ScriptedBackend(default=Reply(text=_slow)) as backend:
+        storage = {"url": ogx_postgres_database}
+        async with serve_scripted(backend, storage=storage, batches={"max_concurrency": 1}) as (
+            _,
+            http,
+            _app,
+        ):
+            client = _client(http)
+            done = await client.messages.batches.create(requests=[_request("a", "x")])
+            stopped = await client.messages.batches.create(
+                requests=[_request(f"r{i}", "x") for i in range(20)]
+            )
+            await client.messages.batches.cancel(stopped.id)
+            ended = [await _ended(client, batch.id) for batch in (done, stopped)]
+            results = await _results(client, done.id)
+            await client.messages.batches.delete(stopped.id)
+            listed = [b.id for b in (await client.messages.batches.list()).data]
+    assert ended[0].request_counts.succeeded == 1 and results["a"].type == "succeeded"
+    assert ended[1].request_counts.canceled > 0
+    assert listed == [done.id]
