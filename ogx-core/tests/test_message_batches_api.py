@@ -200,12 +200,8 @@ async def test_each_owner_sees_only_their_batches_and_lists_page(serve_scripted,
 @pytest.mark.integration
 async def test_a_message_batch_runs_cancels_and_deletes_on_postgresql(serve_scripted, ogx_postgres_database):
     with ScriptedBackend(default=Reply(text=_slow)) as backend:
-        storage = {"url": ogx_postgres_database}
-        async with serve_scripted(backend, storage=storage, batches={"max_concurrency": 1}) as (
-            _,
-            http,
-            _app,
-        ):
+        postgres = {"storage": {"url": ogx_postgres_database}, "batches": {"max_concurrency": 1}}
+        async with serve_scripted(backend, **postgres) as (_, http, _app):
             client = _client(http)
             done = await client.messages.batches.create(requests=[_request("a", "x")])
             stopped = await client.messages.batches.create(
