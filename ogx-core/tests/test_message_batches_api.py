@@ -109,11 +109,16 @@ async def test_a_batch_runs_each_request_and_serves_its_results(serve_scripted):
         ([_request("a", "x"), _request("a", "y")], "requests.1.custom_id"),
         ([_request("bad id!", "x")], "requests.0.custom_id"),
         ([], "requests"),
+        ([_request(f"r{i}", "x") for i in range(4)], "at most 3"),
+        (  # a large body (validated off the event loop)
+            [_request(f"r{i}", "x" * 500) for i in range(700)] + [_request("last", "x", max_tokens=0)],
+            "requests.700.params.max_tokens",
+        ),
     ],
 )
 async def test_an_invalid_request_fails_the_whole_create(serve_scripted, requests, named):
     with ScriptedBackend() as backend:
-        async with serve_scripted(backend) as (_, http, _app):
+        async with serve_scripted(backend, batches={"max_requests": 3}) as (_, http, _app):
             with pytest.raises(anthropic.BadRequestError) as raised:
                 await _client(http).messages.batches.create(requests=requests)
             listed = (await http.get("/v1/messages/batches")).json()

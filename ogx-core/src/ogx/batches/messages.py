@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from ogx.anthropic import CreateMessageRequest, MessagesService, anthropic_envelope
 from ogx.batches.core import Line, LineError, LineResult, Progress, run_lines
-from ogx.batches.message_types import MAX_REQUESTS, CreateMessageBatchRequest
+from ogx.batches.message_types import CreateMessageBatchRequest
 from ogx.batches.store import BatchStore
 from ogx.config.schema import BatchesConfig
 from ogx.ids import random_hex
@@ -62,6 +62,12 @@ class MessageBatchesService:
         self, body: CreateMessageBatchRequest, requests: list[dict[str, Any]], owner: str | None
     ) -> dict[str, Any]:
         """`body` validated; `requests` as sent (what each request is run with)."""
+        if len(requests) > self._config.max_requests:
+            raise InvalidRequest(
+                f"requests: {len(requests)} requests; this server runs at most "
+                f"{self._config.max_requests} in a batch (`batches.max_requests`)",
+                param="requests",
+            )
         seen: set[str] = set()
         for number, request in enumerate(body.requests):
             if request.custom_id in seen:
@@ -200,7 +206,7 @@ class MessageBatchesService:
 def _lines(requests: list[dict[str, Any]]) -> list[Line]:
     """The stored requests, validated again (they were at create time) into what runs them."""
     lines = []
-    for number, request in enumerate(requests[:MAX_REQUESTS], start=1):
+    for number, request in enumerate(requests, start=1):
         params, custom_id = request.get("params"), request.get("custom_id")
         try:
             body = CreateMessageRequest.model_validate(params)

@@ -4,6 +4,7 @@ delete, and the results as JSONL. Errors use Anthropic's envelope (everything un
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +31,7 @@ from ogx_api import InvalidRequest
 router = APIRouter(prefix="/v1", tags=["anthropic"])
 
 _HEADER_DOCS = {"parameters": HEADERS}
+_IN_THREAD_FROM = 256 * 1024  # bytes of body
 _INDEX = re.compile(r"\[(\d+)\]")
 
 
@@ -56,7 +58,10 @@ def _shown(request: Request, batch: dict[str, Any]) -> dict[str, Any]:
 async def create_message_batch(request: Request) -> Response:
     raw = await request.body()
     try:
-        body = parse_json(raw, CreateMessageBatchRequest, parse_large_first=True)
+        if len(raw) < _IN_THREAD_FROM:
+            body = parse_json(raw, CreateMessageBatchRequest, parse_large_first=True)
+        else:  # validating thousands of Messages bodies would stall every other request
+            body = await asyncio.to_thread(parse_json, raw, CreateMessageBatchRequest, parse_large_first=True)
     except InvalidRequest as exc:  # Anthropic names `requests.0.params.max_tokens`, not `requests[0]…`
         raise InvalidRequest(_dotted(exc.message), param=exc.param and _dotted(exc.param)) from None
     created = await _service(request).create(body, orjson.loads(raw)["requests"], owner(request))
