@@ -1,6 +1,6 @@
 """The Batches API end to end: the official `openai` SDK against `ogx run` in front of the scripted
 backend. Upload a JSONL file, create a batch, poll it, download its output and error files; cancel
-one. (Owners are tested in-process, `ogx-core/tests/test_batches_api.py`: `ogx run` has no
+one. Anthropic's Message Batches with the `anthropic` SDK on the same server. (Owners are tested in-process, `ogx-core/tests/test_batches_api.py`: `ogx run` has no
 authentication yet.)"""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
+import anthropic
 import openai
 import pytest
 
@@ -31,7 +33,7 @@ def backend() -> Iterator[ScriptedBackend]:
 
 
 @pytest.fixture(scope="module")
-def client(backend, ogx_runner, tmp_path_factory) -> Iterator[openai.OpenAI]:
+def server(backend, ogx_runner, tmp_path_factory) -> Iterator[Any]:
     config = {
         "version": 2,
         "name": "e2e-batches",
@@ -47,8 +49,13 @@ def client(backend, ogx_runner, tmp_path_factory) -> Iterator[openai.OpenAI]:
         "batches": {"max_concurrency": 2},
     }
     with ogx_runner(config, tmp_path_factory.mktemp("ogx-batches")) as server:
-        yield openai.OpenAI(base_url=server.openai_base_url, api_key="unused", max_retries=0)
+        yield server
         server.assert_no_server_errors()
+
+
+@pytest.fixture(scope="module")
+def client(server) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.openai_base_url, api_key="unused", max_retries=0)
 
 
 def _upload(client: openai.OpenAI, lines: list[dict]) -> str:
@@ -118,3 +125,33 @@ def test_a_cancelled_batch_keeps_what_ran(client):
     assert len(_download(client, batch.output_file_id)) == batch.request_counts.completed
     with pytest.raises(openai.NotFoundError):
         client.batches.retrieve("batch_missing")
+
+
+def test_an_anthropic_message_batch_runs_and_serves_its_results(server):
+    params = {"model": MODEL, "max_tokens": 16}
+    with anthropic.Anthropic(base_url=server.base_url, api_key="unused", max_retries=0) as claude:
+        created = claude.messages.batches.create(
+            requests=[
+                {
+                    "custom_id": f"m{i}",
+                    "params": {**params, "messages": [{"role": "user", "content": f"hi {i}"}]},
+                }
+                for i in range(3)
+            ]
+        )
+        assert created.processing_status == "in_progress" and created.id.startswith("msgbatch_")
+        for _ in range(300):
+            batch = claude.messages.batches.retrieve(created.id)
+            if batch.processing_status == "ended":
+                break
+            time.sleep(0.1)
+        results = {r.custom_id: r.result for r in claude.messages.batches.results(created.id)}
+        listed = [b.id for b in claude.messages.batches.list(limit=5).data]
+        deleted = claude.messages.batches.delete(created.id)
+        with pytest.raises(anthropic.NotFoundError):
+            claude.messages.batches.retrieve(created.id)
+    assert batch.processing_status == "ended" and batch.request_counts.succeeded == 3
+    assert {c: r.message.content[0].text for c, r in results.items()} == {
+        f"m{i}": f"echo: hi {i}" for i in range(3)
+    }
+    assert created.id in listed and deleted.type == "message_batch_deleted"

@@ -139,7 +139,7 @@ async def test_using_an_embedding_model_is_400(serve, fake_inference):
 
 async def test_routes_and_methods_under_messages_use_anthropics_envelope(serve, fake_inference):
     async with serve(fake_inference()) as (client, _):
-        unknown = await client.post("/v1/messages/batches", json={})
+        unknown = await client.post("/v1/messages/no_such_route", json={})
         wrong_method = await client.get("/v1/messages")
         openai_path = await client.post("/v1/chat/completions", content=b"{bad")
     assert_anthropic_error(unknown, 404, "not_found_error")

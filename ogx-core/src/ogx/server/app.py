@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from ogx import __version__
 from ogx.anthropic import MessagesService, anthropic_envelope
-from ogx.batches import BatchesService, BatchStore
+from ogx.batches import BatchesService, BatchStore, MessageBatchesService
 from ogx.config import RunConfig
 from ogx.conversations import ConversationsService
 from ogx.encryption import configured_key, key_file_box, log_secret_key, previous_keys
@@ -39,6 +39,7 @@ from ogx.server.routes import anthropic, google, inspect, models, openai_inferen
 from ogx.server.routes import batches as batches_routes
 from ogx.server.routes import conversations as conversations_routes
 from ogx.server.routes import files as files_routes
+from ogx.server.routes import message_batches as message_batches_routes
 from ogx.server.routes import responses as responses_routes
 from ogx.server.routes import tools as tools_routes
 from ogx.server.routes import vector_stores as vector_stores_routes
@@ -130,6 +131,10 @@ def create_app(
                 responses=responses,
                 config=config.batches,
             )
+            messages = MessagesService(registry, inference)  # type: ignore[arg-type]
+            message_batches = MessageBatchesService(
+                BatchStore(engine, kind="anthropic"), jobs=jobs, messages=messages, config=config.batches
+            )
             # Last to start, first to stop: handlers may use any service above.
             job_runner = JobRunner(jobs)
             await job_runner.start()
@@ -149,8 +154,9 @@ def create_app(
                 tools=tools,
                 conversations=conversations,
                 responses=responses,
-                messages=MessagesService(registry, inference),  # type: ignore[arg-type]
+                messages=messages,
                 batches=batches,
+                message_batches=message_batches,
             )
             logger.info(
                 "OGX %s ready: %d providers, %d models", __version__, len(instances), len(registry.list())
@@ -189,6 +195,7 @@ def create_app(
     app.include_router(conversations_routes.router)
     app.include_router(responses_routes.router)
     app.include_router(batches_routes.router)
+    app.include_router(message_batches_routes.router)
     app.include_router(google.v1_router)  # /v1/interactions: last, where other /v1 requests never try it
     body.install_schemas(app)
     return app

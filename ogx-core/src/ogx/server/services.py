@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ogx.anthropic import MessagesService
-from ogx.batches import BatchesService
+from ogx.batches import BatchesService, MessageBatchesService
 from ogx.config import RunConfig
 from ogx.conversations import ConversationsService
 from ogx.files import FilesService
@@ -41,6 +41,7 @@ class Services:
     responses: ResponsesService
     messages: MessagesService
     batches: BatchesService
+    message_batches: MessageBatchesService
 
 
 def services(request: Request) -> Services:

@@ -368,6 +368,13 @@ def _v15_batches(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v16_message_batches(conn: Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE batches ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT 'openai'"))
+    conn.execute(sa.text("ALTER TABLE batches ADD COLUMN requests JSON"))
+    conn.execute(sa.text("ALTER TABLE batches ADD COLUMN results JSON"))
+    conn.execute(sa.text("CREATE INDEX ix_batches_kind_order ON batches (kind, owner, created_at, id)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models registry", _v1_models),
     Migration(2, "stored chat completions", _v2_chat_completions),
@@ -384,6 +391,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "no credentials in the mcp tools of stored responses", _v13_redact_stored_mcp_urls),
     Migration(14, "tool group URIs encrypted", _v14_encrypt_tool_group_uris, encrypts=True),
     Migration(15, "batches (OpenAI Batches API)", _v15_batches),
+    Migration(16, "Anthropic message batches in the batches table", _v16_message_batches),
 )
 
 _versions = sa.Table(

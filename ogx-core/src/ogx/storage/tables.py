@@ -188,7 +188,7 @@ responses = sa.Table(  # Responses API (`store` true, the default)
     sa.Column("job_id", sa.String(64), nullable=True),  # a background response's job
 )
 
-batches = sa.Table(  # OpenAI Batches API
+batches = sa.Table(  # OpenAI Batches API and Anthropic Message Batches
     "batches",
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
@@ -196,4 +196,7 @@ batches = sa.Table(  # OpenAI Batches API
     sa.Column("owner", sa.String(256), nullable=True),
     sa.Column("status", sa.String(16), nullable=False),  # also in `batch`; here for conditional updates
     sa.Column("batch", sa.JSON, nullable=False),  # the object as GET returns it
+    sa.Column("kind", sa.String(16), nullable=False, server_default="openai"),  # or "anthropic"
+    sa.Column("requests", sa.JSON, nullable=True),  # an Anthropic batch's requests (OpenAI's: a file)
+    sa.Column("results", sa.JSON, nullable=True),  # an ended Anthropic batch's results
 )

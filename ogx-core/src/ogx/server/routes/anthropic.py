@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["anthropic"])
 DEFAULT_VERSION = "2023-06-01"
 _DEFAULT_VERSION = DEFAULT_VERSION.encode()
 
-_HEADERS = [
+HEADERS = [
     {
         "name": name,
         "in": "header",
@@ -42,11 +42,11 @@ _HEADERS = [
 ]
 
 
-def _openapi(model: type[Any]) -> dict[str, Any]:
-    return {**request_body(model), "parameters": _HEADERS}
+def anthropic_openapi(model: type[Any]) -> dict[str, Any]:
+    return {**request_body(model), "parameters": HEADERS}
 
 
-def _responses(name: str, shape: Any) -> dict[int | str, dict[str, Any]]:
+def anthropic_responses(name: str, shape: Any) -> dict[int | str, dict[str, Any]]:
     error = response_schema("AnthropicErrorResponse", AnthropicErrorResponse, "Error (Anthropic's envelope)")
     return {**response_schema(name, shape), "4XX": error[200], "5XX": error[200]}
 
@@ -75,8 +75,8 @@ def _echo_version(response: Response, version: bytes) -> Response:
 
 @router.post(
     "/messages",
-    openapi_extra=_openapi(CreateMessageRequest),
-    responses=_responses("AnthropicMessage", AnthropicMessage),
+    openapi_extra=anthropic_openapi(CreateMessageRequest),
+    responses=anthropic_responses("AnthropicMessage", AnthropicMessage),
     summary="Create a message (Anthropic Messages API; JSON, or SSE events when stream is true)",
 )
 async def create_message(request: Request) -> Response:
@@ -91,8 +91,8 @@ async def create_message(request: Request) -> Response:
 
 @router.post(
     "/messages/count_tokens",
-    openapi_extra=_openapi(CountTokensRequest),
-    responses=_responses("AnthropicCountTokensResponse", CountTokensResponse),
+    openapi_extra=anthropic_openapi(CountTokensRequest),
+    responses=anthropic_responses("AnthropicCountTokensResponse", CountTokensResponse),
     summary="Count the input tokens of a message (the backend's count, else an estimate marked `estimated`)",
 )
 async def count_message_tokens(request: Request) -> Response:
