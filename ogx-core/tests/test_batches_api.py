@@ -351,3 +351,55 @@ async def test_a_batch_runs_and_cancels_on_postgresql(serve_scripted, ogx_postgr
     assert done["status"] == "completed" and done["request_counts"]["completed"] == 2
     assert cancelled["status"] == "cancelled" and 2 <= cancelled["request_counts"]["completed"] < 60
     assert [b["id"] for b in listed] == [cancelled["id"], done["id"]]
+
+
+def _created_hours_ago(hours: float) -> Callable[[], float]:
+    """A clock whose first reading (the create) is `hours` in the past, the rest now: a batch
+    whose job first runs that long after it was created (a long outage)."""
+    readings = iter([time.time() - hours * 3600])
+    return lambda: next(readings, None) or time.time()
+
+
+async def test_a_batch_past_its_deadline_expires_keeping_the_lines_that_ran(serve_scripted):
+    with ScriptedBackend(default=Reply(text=_slow)) as backend:
+        async with serve_scripted(backend, batches={"max_concurrency": 1}) as (sdk, http, app):
+            service = app.state.ogx.batches
+            content = _jsonl(*(_chat(f"r{i}", f"line {i}") for i in range(40)))
+            created = await _create(http, await _upload(http, content))
+            await _until(http, created["id"], lambda b: b["request_counts"]["completed"] >= 1)
+            service.clock = lambda: time.time() + 24 * 3600 + 1
+            batch = await _wait(http, created["id"])
+            retrieved = await sdk.batches.retrieve(created["id"])
+            output = await _lines(http, batch["output_file_id"])
+            errors = await _lines(http, batch["error_file_id"])
+    assert retrieved.status == "expired" and retrieved.expired_at is not None
+    assert batch["completed_at"] is None and batch["expired_at"] >= batch["expires_at"]
+    counts = batch["request_counts"]
+    assert counts["total"] == 40 and 1 <= counts["completed"] < 40
+    assert counts["failed"] == 40 - counts["completed"]
+    assert len(output) == counts["completed"] == len(backend.requests)
+    assert all(line["response"]["status_code"] == 200 for line in output.values())
+    assert set(output) | set(errors) == {f"r{i}" for i in range(40)} and not set(output) & set(errors)
+    assert {line["error"]["code"] for line in errors.values()} == {"batch_expired"}
+    assert all(line["response"] is None for line in errors.values())
+    assert next(iter(errors.values()))["error"]["message"] == (
+        "This request could not be executed before the completion window expired."
+    )
+
+
+async def test_a_batch_whose_job_starts_after_its_deadline_runs_no_line(serve_scripted):
+    with ScriptedBackend() as backend:
+        async with serve_scripted(backend) as (sdk, http, app):
+            app.state.ogx.batches.clock = _created_hours_ago(25)
+            created = await _create(http, await _upload(http, _jsonl(_chat("a", "x"), _chat("b", "y"))))
+            batch = await _wait(http, created["id"])
+            retrieved = await sdk.batches.retrieve(created["id"])
+            errors = await _lines(http, batch["error_file_id"])
+    assert created["expires_at"] < time.time()
+    assert retrieved.status == "expired" and retrieved.expired_at and retrieved.output_file_id is None
+    assert batch["request_counts"] == {"total": 2, "completed": 0, "failed": 2}
+    assert {c: line["error"]["code"] for c, line in errors.items()} == {
+        "a": "batch_expired",
+        "b": "batch_expired",
+    }
+    assert backend.requests == []

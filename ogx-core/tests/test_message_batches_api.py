@@ -6,6 +6,7 @@ started `canceled`, a batch survives a restart, and each owner sees only their b
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,14 @@ async def _ended(client: AsyncAnthropic, batch_id: str) -> Any:
 
 async def _results(client: AsyncAnthropic, batch_id: str) -> dict[str, Any]:
     return {r.custom_id: r.result async for r in await client.messages.batches.results(batch_id)}
+
+
+async def _until_a_request_ran(backend: ScriptedBackend) -> None:
+    for _ in range(200):
+        if backend.requests:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the job never ran a request")
 
 
 def _slow(_: Any) -> str:
@@ -155,10 +164,7 @@ async def test_a_batch_survives_a_restart(serve_scripted):
             created = await _client(http).messages.batches.create(
                 requests=[_request(f"r{i}", "x") for i in range(4)]
             )
-            for _ in range(200):  # until the job has started running the batch
-                if backend.requests:
-                    break
-                await asyncio.sleep(0.02)
+            await _until_a_request_ran(backend)
             assert (
                 await _client(http).messages.batches.retrieve(created.id)
             ).processing_status == "in_progress"
@@ -220,3 +226,36 @@ async def test_a_message_batch_runs_cancels_and_deletes_on_postgresql(serve_scri
     assert ended[0].request_counts.succeeded == 1 and results["a"].type == "succeeded"
     assert ended[1].request_counts.canceled > 0
     assert listed == [done.id]
+
+
+async def test_requests_not_run_by_the_deadline_expire_and_the_batch_ends(serve_scripted):
+    with ScriptedBackend(default=Reply(text=_slow)) as backend:
+        async with serve_scripted(backend, batches={"max_concurrency": 1}) as (_, http, app):
+            client = _client(http)
+            created = await client.messages.batches.create(
+                requests=[_request(f"r{i}", "x") for i in range(40)]
+            )
+            await _until_a_request_ran(backend)
+            app.state.ogx.message_batches.clock = lambda: time.time() + 24 * 3600 + 1
+            batch = await _ended(client, created.id)
+            results = await _results(client, created.id)
+    counts = batch.request_counts
+    assert batch.ended_at is not None and batch.ended_at >= batch.expires_at
+    assert 1 <= counts.succeeded == len(backend.requests) < 40
+    assert counts.expired == 40 - counts.succeeded and counts.canceled == counts.errored == 0
+    assert sum(r.type == "expired" for r in results.values()) == counts.expired
+    assert sum(r.type == "succeeded" for r in results.values()) == counts.succeeded
+
+
+async def test_a_batch_whose_job_starts_after_its_deadline_expires_every_request(serve_scripted):
+    with ScriptedBackend() as backend:
+        async with serve_scripted(backend) as (_, http, app):
+            readings = iter([time.time() - 25 * 3600])  # created 25 h ago, run now (a long outage)
+            app.state.ogx.message_batches.clock = lambda: next(readings, None) or time.time()
+            client = _client(http)
+            created = await client.messages.batches.create(requests=[_request("a", "x"), _request("b", "y")])
+            batch = await _ended(client, created.id)
+            results = await _results(client, created.id)
+    assert batch.request_counts.expired == 2 and batch.request_counts.succeeded == 0
+    assert {c: r.type for c, r in results.items()} == {"a": "expired", "b": "expired"}
+    assert backend.requests == []

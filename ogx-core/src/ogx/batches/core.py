@@ -56,6 +56,7 @@ class Progress:
     completed: int = 0
     failed: int = 0
     results: list[LineResult] = field(default_factory=list)
+    expired: bool = False  # stopped by the batch's deadline: the lines not in `results` never ran
 
     def add(self, result: LineResult) -> None:
         self.results.append(result)
@@ -87,14 +88,17 @@ async def run_lines(
     *,
     concurrency: int,
     checkpoint: Callable[[Progress], Awaitable[bool]],
+    expired: Callable[[], bool] = lambda: False,
 ) -> Progress:
     """Run every line, at most `concurrency` at once. `checkpoint(progress)` is awaited about every
     `PROGRESS_SECONDS` while lines run; when it returns False no new line is started and the
-    lines in flight are awaited, so what has run is kept (a cancelled batch's partial results)."""
-    progress = Progress(total=len(lines))
+    lines in flight are awaited, so what has run is kept (a cancelled batch's partial results).
+    `expired()` is asked before the first line and at each checkpoint: once true, the same stop,
+    with `progress.expired` set (a batch past its deadline, even one whose job starts late)."""
+    progress = Progress(total=len(lines), expired=expired())
     pending = iter(lines)
     running: set[asyncio.Task[LineResult]] = set()
-    keep_going = True
+    keep_going = not progress.expired
     last_check = time.monotonic()
     try:
         while True:
@@ -112,7 +116,8 @@ async def run_lines(
                 progress.add(task.result())
             if keep_going and time.monotonic() - last_check >= PROGRESS_SECONDS:
                 last_check = time.monotonic()
-                keep_going = await checkpoint(progress)
+                progress.expired = expired()
+                keep_going = not progress.expired and await checkpoint(progress)
     finally:
         for task in running:  # cancelled from outside (the job was stopped): nothing left behind
             task.cancel()

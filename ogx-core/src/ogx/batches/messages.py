@@ -53,7 +53,7 @@ class MessageBatchesService:
         self._jobs = jobs
         self._messages = messages
         self._config = config
-        self._clock = clock
+        self.clock = clock
         jobs.register(JOB_KIND, self._run, on_failed=self._failed)
 
     # -- the endpoints --------------------------------------------------------------------------
@@ -77,7 +77,7 @@ class MessageBatchesService:
                     param=f"requests.{number}.custom_id",
                 )
             seen.add(request.custom_id)
-        now = self._clock()
+        now = self.clock()
         batch = {
             "id": f"msgbatch_{random_hex(24)}",
             "type": "message_batch",
@@ -112,7 +112,7 @@ class MessageBatchesService:
 
     async def cancel(self, batch_id: str, owner: str | None) -> dict[str, Any]:
         """An ended or canceling batch is answered as it is."""
-        changes = {"processing_status": "canceling", "cancel_initiated_at": _rfc3339(self._clock())}
+        changes = {"processing_status": "canceling", "cancel_initiated_at": _rfc3339(self.clock())}
         changed = await self._store.update(batch_id, owner, changes, only_if=("in_progress",))
         return changed if changed is not None else await self._store.get(batch_id, owner)
 
@@ -150,12 +150,17 @@ class MessageBatchesService:
         lines = await asyncio.to_thread(_lines, requests)
         progress = Progress(total=len(lines))
         if batch["processing_status"] == "in_progress":
+            deadline = datetime.fromisoformat(batch["expires_at"]).timestamp()
 
             async def checkpoint(_: Progress) -> bool:
                 return (await self._store.get(batch_id, owner))["processing_status"] == "in_progress"
 
             progress = await run_lines(
-                lines, self._executor(owner), concurrency=self._config.max_concurrency, checkpoint=checkpoint
+                lines,
+                self._executor(owner),
+                concurrency=self._config.max_concurrency,
+                checkpoint=checkpoint,
+                expired=lambda: self.clock() >= deadline,
             )
         await self._end(batch_id, owner, lines, progress)
 
@@ -169,15 +174,17 @@ class MessageBatchesService:
         return execute
 
     async def _end(self, batch_id: str, owner: str | None, lines: list[Line], progress: Progress) -> None:
-        """Write every request's result (those that did not run: `canceled`) and end the batch."""
+        """Write every request's result (those that did not run: `expired` past the deadline,
+        else `canceled`) and end the batch."""
         ran = {result.line.number: result for result in progress.results}
-        results = [_result(line, ran.get(line.number)) for line in lines]
+        not_run = {"type": "expired" if progress.expired else "canceled"}
+        results = [_result(line, ran.get(line.number), not_run) for line in lines]
         tally = {"succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
         for result in results:
             tally[result["result"]["type"]] += 1
         changes = {
             "processing_status": "ended",
-            "ended_at": _rfc3339(self._clock()),
+            "ended_at": _rfc3339(self.clock()),
             "request_counts": _counts(**tally),
         }
         await self._store.update(batch_id, owner, changes, only_if=RUNNING, results=results)
@@ -197,7 +204,7 @@ class MessageBatchesService:
         ]
         changes = {
             "processing_status": "ended",
-            "ended_at": _rfc3339(self._clock()),
+            "ended_at": _rfc3339(self.clock()),
             "request_counts": _counts(errored=len(results)),
         }
         await self._store.update(batch_id, owner, changes, only_if=RUNNING, results=results)
@@ -234,9 +241,9 @@ def _lines(requests: list[dict[str, Any]]) -> list[Line]:
     return lines
 
 
-def _result(line: Line, ran: LineResult | None) -> dict[str, Any]:
+def _result(line: Line, ran: LineResult | None, not_run: dict[str, Any]) -> dict[str, Any]:
     if ran is None:
-        outcome: dict[str, Any] = {"type": "canceled"}
+        outcome = not_run
     elif ran.succeeded:
         outcome = {"type": "succeeded", "message": ran.body}
     elif ran.failure is not None:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ogx.batches.core import Line, LineResult, Progress, add_usage, run_lines
+from ogx.batches.core import Line, LineError, LineResult, Progress, add_usage, run_lines
 from ogx.batches.openai import BODY_MODELS, OPENAI_ENDPOINTS, BatchFileError, output_line, parse_lines
 from ogx.batches.store import BatchStore
 from ogx.config.schema import BatchesConfig
@@ -40,6 +40,10 @@ JOB_KIND = "openai.batch"
 COMPLETION_WINDOW_SECONDS = 24 * 3600
 RUNNING = ("validating", "in_progress")  # what a cancellation stops
 RESUMABLE = (*RUNNING, "finalizing")  # what a job reclaimed after a crash runs again
+# What each line not run by `expires_at` gets in the error file, in OpenAI's words.
+BATCH_EXPIRED = LineError(
+    "batch_expired", "This request could not be executed before the completion window expired."
+)
 
 
 class BatchFileExpiration(DeferredModel):
@@ -73,7 +77,7 @@ class BatchesService:
         self._inference = inference
         self._responses = responses
         self._config = config
-        self._clock = clock
+        self.clock = clock
         jobs.register(JOB_KIND, self._run, on_failed=self._failed)
 
     # -- the endpoints --------------------------------------------------------------------------
@@ -85,7 +89,7 @@ class BatchesService:
                 f"{', '.join(BODY_MODELS)}",
                 param="endpoint",
             )
-        now = self._clock()
+        now = self.clock()
         created_at = int(now)
         batch = {
             "id": f"batch_{random_hex(16)}",
@@ -134,7 +138,7 @@ class BatchesService:
         if batch["status"] in ("cancelling", "cancelled"):
             return batch
         changed = await self._store.update(
-            batch_id, owner, {"status": "cancelling", "cancelling_at": int(self._clock())}, only_if=RUNNING
+            batch_id, owner, {"status": "cancelling", "cancelling_at": int(self.clock())}, only_if=RUNNING
         )
         if changed is None:
             status = (await self._store.get(batch_id, owner))["status"]
@@ -160,7 +164,7 @@ class BatchesService:
             error = {"code": exc.code, "message": exc.message, "param": "input_file_id", "line": exc.line}
             changes = {
                 "status": "failed",
-                "failed_at": int(self._clock()),
+                "failed_at": int(self.clock()),
                 "errors": {"object": "list", "data": [error]},
             }
             if await self._store.update(batch_id, owner, changes, only_if=RESUMABLE) is None:
@@ -168,7 +172,7 @@ class BatchesService:
             return
         started = {
             "status": "in_progress",
-            "in_progress_at": batch["in_progress_at"] or int(self._clock()),
+            "in_progress_at": batch["in_progress_at"] or int(self.clock()),
             "model": _model(lines),
             "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
         }
@@ -182,18 +186,28 @@ class BatchesService:
 
         execute = self._executor(batch["endpoint"], owner)
         progress = await run_lines(
-            lines, execute, concurrency=self._config.max_concurrency, checkpoint=checkpoint
+            lines,
+            execute,
+            concurrency=self._config.max_concurrency,
+            checkpoint=checkpoint,
+            expired=lambda: self.clock() >= batch["expires_at"],
         )
+        if progress.expired:
+            ran = {result.line.number for result in progress.results}
+            for line in lines:
+                if line.number not in ran:
+                    progress.add(LineResult(line, error=BATCH_EXPIRED))
+            progress.results.sort(key=lambda r: r.line.number)
         await self._finish(batch_id, owner, progress, job.payload)
 
     async def _finish(
         self, batch_id: str, owner: str | None, progress: Progress, payload: dict[str, Any]
     ) -> None:
-        """Write the output and error files and end the batch: `completed`, or `cancelled` when
-        it was cancelled meanwhile."""
+        """Write the output and error files and end the batch: `completed`, `expired` when its
+        deadline stopped it, or `cancelled` when it was cancelled meanwhile."""
         finalizing = {
             "status": "finalizing",
-            "finalizing_at": int(self._clock()),
+            "finalizing_at": int(self.clock()),
             "request_counts": _counts(progress),
         }
         cancelled = await self._store.update(batch_id, owner, finalizing, only_if=("in_progress",)) is None
@@ -208,23 +222,18 @@ class BatchesService:
         usage: dict[str, int] = {}
         for result in progress.results:
             add_usage(usage, (result.body or {}).get("usage"))
-        now = int(self._clock())
+        now = int(self.clock())
         end = {**files, "request_counts": _counts(progress), "usage": _usage(usage)}
+        status = "cancelled" if cancelled else "expired" if progress.expired else "completed"
         logger.info(
-            "batch %s %s: %d of %d requests succeeded",
-            batch_id,
-            "cancelled" if cancelled else "completed",
-            progress.completed,
-            progress.total,
+            "batch %s %s: %d of %d requests succeeded", batch_id, status, progress.completed, progress.total
         )
-        if cancelled:
-            await self._store.update(
-                batch_id, owner, {**end, "status": "cancelled", "cancelled_at": now}, only_if=("cancelling",)
-            )
-        else:
-            await self._store.update(
-                batch_id, owner, {**end, "status": "completed", "completed_at": now}, only_if=("finalizing",)
-            )
+        await self._store.update(
+            batch_id,
+            owner,
+            {**end, "status": status, f"{status}_at": now},
+            only_if=("cancelling",) if cancelled else ("finalizing",),
+        )
 
     async def _failed(self, job: Job, error: str) -> None:
         """The job failed for good (a bug, or its last worker died): the batch must not stay running."""
@@ -233,7 +242,7 @@ class BatchesService:
         ]
         changes = {
             "status": "failed",
-            "failed_at": int(self._clock()),
+            "failed_at": int(self.clock()),
             "errors": {"object": "list", "data": data},
         }
         owner = job.owner
@@ -241,7 +250,7 @@ class BatchesService:
         await self._store.update(
             job.payload["id"],
             owner,
-            {"status": "cancelled", "cancelled_at": int(self._clock())},
+            {"status": "cancelled", "cancelled_at": int(self.clock())},
             only_if=("cancelling",),
         )
 
