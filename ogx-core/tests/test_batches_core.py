@@ -1,10 +1,12 @@
 """The vendor-neutral batch runner: lines run at most `concurrency` at once, in input order in the
 results; a checkpoint that says stop starts no new line but keeps those in flight; a failing line
-(typed or not) fails alone; usage of both OpenAI styles is summed."""
+(typed or not) fails alone; a deadline (checked first, then at each checkpoint) stops like a
+checkpoint and marks the progress expired; usage of both OpenAI styles is summed."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from ogx.batches import core
 from ogx.batches.core import Line, LineError, Progress, add_usage, run_lines
@@ -32,14 +34,21 @@ async def test_lines_run_with_bounded_concurrency_and_keep_input_order():
     assert (progress.total, progress.completed, progress.failed) == (30, 30, 0)
 
 
-async def test_a_checkpoint_that_says_stop_starts_no_new_line(monkeypatch):
-    monkeypatch.setattr(core, "PROGRESS_SECONDS", 0.01)
-    started: list[int] = []
+def _recording(started: list[int]) -> Callable[[Line], Awaitable[dict]]:
+    """A line run that takes 20 ms and records the numbers of the lines started."""
 
     async def execute(line: Line) -> dict:
         started.append(line.number)
         await asyncio.sleep(0.02)
         return {}
+
+    return execute
+
+
+async def test_a_checkpoint_that_says_stop_starts_no_new_line(monkeypatch):
+    monkeypatch.setattr(core, "PROGRESS_SECONDS", 0.01)
+    started: list[int] = []
+    execute = _recording(started)
 
     async def stop(progress: Progress) -> bool:
         return False
@@ -88,3 +97,21 @@ def test_usage_of_chat_and_responses_shapes_is_summed():
     add_usage(total, {"prompt_tokens": 7, "total_tokens": 7})  # embeddings
     add_usage(total, None)
     assert total == {"input_tokens": 15, "output_tokens": 10, "cached_tokens": 1, "reasoning_tokens": 2}
+
+
+async def test_a_deadline_reached_at_a_checkpoint_stops_the_lines_and_marks_progress_expired(monkeypatch):
+    monkeypatch.setattr(core, "PROGRESS_SECONDS", 0.01)
+    started: list[int] = []
+    execute = _recording(started)
+
+    async def keep_going(progress: Progress) -> bool:
+        return True
+
+    lines = [Line(n, None, body={}) for n in range(1, 101)]
+    progress = await run_lines(
+        lines, execute, concurrency=2, checkpoint=keep_going, expired=lambda: len(started) >= 4
+    )
+    late = await run_lines(lines, execute, concurrency=2, checkpoint=keep_going, expired=lambda: True)
+    assert progress.expired and 4 <= len(started) < 100
+    assert progress.completed == len(started) == len(progress.results)
+    assert late.expired and late.results == [] and len(started) == progress.completed, "nothing ran"
