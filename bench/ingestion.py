@@ -14,14 +14,12 @@ import argparse
 import json
 import os
 import random
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from procs import start_ogx
 
 HERE = Path(__file__).resolve().parent
 WORDS = [
@@ -56,46 +54,12 @@ STRATEGIES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def document(seed: int, tokens: int) -> bytes:
     rng = random.Random(seed)
     sentences = []
     while sum(len(s.split()) for s in sentences) * 1.3 < tokens:
         sentences.append(" ".join(rng.choice(WORDS) for _ in range(12)).capitalize() + ".")
     return " ".join(sentences).encode()
-
-
-def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    config = workdir / "run.yaml"
-    config.write_text(
-        "version: 2\nname: bench-ingestion\nproviders:\n"
-        "  inference:\n    - {provider_id: minilm, provider_type: 'inline::minilm', config: {}}\n"
-        "  vector_io:\n    - {provider_id: faiss, provider_type: 'inline::faiss', config: {}}\n"
-    )
-    port = free_port()
-    env = {**os.environ, "OGX_DATA_DIR": str(workdir / "data")}
-    log = (workdir / "ogx.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ogx", "run", str(config), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("ogx did not start; see " + str(workdir / "ogx.log"))
 
 
 def ingest(client: httpx.Client, file_ids: list[str], strategy: dict | None) -> dict[str, float]:
@@ -175,7 +139,12 @@ def main() -> int:
     args = parser.parse_args()
     documents = [document(i, args.tokens_per_file) for i in range(args.files)]
     with tempfile.TemporaryDirectory(prefix="ogx-bench-ingest-") as tmp:
-        process, base = start_server(Path(tmp))
+        process, base = start_ogx(
+            Path(tmp),
+            "version: 2\nname: bench-ingestion\nproviders:\n"
+            "  inference:\n    - {provider_id: minilm, provider_type: 'inline::minilm', config: {}}\n"
+            "  vector_io:\n    - {provider_id: faiss, provider_type: 'inline::faiss', config: {}}\n",
+        )
         try:
             with httpx.Client(base_url=base, timeout=120) as client:
                 file_ids = [
